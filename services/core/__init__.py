@@ -1,0 +1,1 @@
+"""Platform pieces every service stands on: configuration, storage, events, gRPC plumbing, embedded servers."""

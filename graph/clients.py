@@ -69,7 +69,9 @@ class ServiceClient:
         """Whether the service answers the standard gRPC health check as SERVING (and why not)."""
         stub = health_pb2_grpc.HealthStub(self.channel)
         try:
-            reply = await stub.Check(health_pb2.HealthCheckRequest(service=self.grpc_service), timeout=timeout)
+            reply = await stub.Check(
+                health_pb2.HealthCheckRequest(service=self.grpc_service), timeout=timeout
+            )
         except grpc.aio.AioRpcError as err:
             return False, f"{err.code().name}: {err.details() or ''}".strip()
         ok = reply.status == health_pb2.HealthCheckResponse.SERVING
@@ -89,12 +91,25 @@ class OccupancyClient(ServiceClient):
     # Cameras
 
     async def create_camera(
-        self, org: str, *, camera_id: str, camera_name: str, location: str = "", camera_type: str = "",
-        max_occupancy: int = 0, resolution_width: int = 0, resolution_height: int = 0,
+        self,
+        org: str,
+        *,
+        camera_id: str,
+        camera_name: str,
+        location: str = "",
+        camera_type: str = "",
+        max_occupancy: int = 0,
+        resolution_width: int = 0,
+        resolution_height: int = 0,
     ) -> occupancy_pb2.Camera:
         request = occupancy_pb2.CreateCameraRequest(
-            camera_id=camera_id, camera_name=camera_name, location=location, camera_type=camera_type,
-            max_occupancy=max_occupancy, resolution_width=resolution_width, resolution_height=resolution_height,
+            camera_id=camera_id,
+            camera_name=camera_name,
+            location=location,
+            camera_type=camera_type,
+            max_occupancy=max_occupancy,
+            resolution_width=resolution_width,
+            resolution_height=resolution_height,
         )
         return (await self._unary(self.stub.CreateCamera, request, org)).camera
 
@@ -110,7 +125,9 @@ class OccupancyClient(ServiceClient):
                 return cameras
 
     async def get_camera(self, org: str, camera_id: int) -> occupancy_pb2.Camera:
-        return (await self._unary(self.stub.GetCamera, occupancy_pb2.GetCameraRequest(id=camera_id), org)).camera
+        return (
+            await self._unary(self.stub.GetCamera, occupancy_pb2.GetCameraRequest(id=camera_id), org)
+        ).camera
 
     async def update_camera(self, org: str, camera_id: int, **changes: Any) -> occupancy_pb2.Camera:
         """Set only the fields given (`camera_name`, `location`, `camera_type`, `max_occupancy`, ...)."""
@@ -120,11 +137,26 @@ class OccupancyClient(ServiceClient):
     # Virtual lines
 
     async def create_line(
-        self, org: str, *, camera_id: int, line_name: str, x1: float, y1: float, x2: float, y2: float,
-        direction: int = common_pb2.LINE_DIRECTION_UNSPECIFIED, confidence_threshold: float | None = None,
+        self,
+        org: str,
+        *,
+        camera_id: int,
+        line_name: str,
+        x1: float,
+        y1: float,
+        x2: float,
+        y2: float,
+        direction: int = common_pb2.LINE_DIRECTION_UNSPECIFIED,
+        confidence_threshold: float | None = None,
     ) -> occupancy_pb2.VirtualLine:
         request = occupancy_pb2.CreateLineRequest(
-            camera_id=camera_id, line_name=line_name, x1=x1, y1=y1, x2=x2, y2=y2, direction=direction,  # type: ignore[arg-type]
+            camera_id=camera_id,
+            line_name=line_name,
+            x1=x1,
+            y1=y1,
+            x2=x2,
+            y2=y2,
+            direction=direction,  # type: ignore[arg-type]
         )
         if confidence_threshold is not None:
             request.confidence_threshold = confidence_threshold
@@ -152,12 +184,26 @@ class OccupancyClient(ServiceClient):
     # Live occupancy
 
     async def record_crossing(
-        self, org: str, *, event_id: str, camera_id: str, direction: int, line_id: int = 0, line_name: str = "",
-        track_id: str = "", confidence: float = 1.0, occurred_at: Any = None,
+        self,
+        org: str,
+        *,
+        event_id: str,
+        camera_id: str,
+        direction: int,
+        line_id: int = 0,
+        line_name: str = "",
+        track_id: str = "",
+        confidence: float = 1.0,
+        occurred_at: Any = None,
     ) -> occupancy_pb2.RecordCrossingResponse:
         request = occupancy_pb2.RecordCrossingRequest(
-            event_id=event_id, camera_id=camera_id, line_id=line_id, line_name=line_name,
-            direction=direction, track_id=track_id, confidence=confidence,  # type: ignore[arg-type]
+            event_id=event_id,
+            camera_id=camera_id,
+            line_id=line_id,
+            line_name=line_name,
+            direction=direction,
+            track_id=track_id,
+            confidence=confidence,  # type: ignore[arg-type]
         )
         if occurred_at is not None:
             request.occurred_at.FromDatetime(occurred_at)
@@ -171,7 +217,9 @@ class OccupancyClient(ServiceClient):
         request = occupancy_pb2.GetFacilityOccupancyRequest()
         return (await self._unary(self.stub.GetFacilityOccupancy, request, org)).occupancy
 
-    async def watch_occupancy(self, org: str, camera_id: int) -> AsyncIterator[occupancy_pb2.WatchOccupancyResponse]:
+    async def watch_occupancy(
+        self, org: str, camera_id: int
+    ) -> AsyncIterator[occupancy_pb2.WatchOccupancyResponse]:
         """The camera's live occupancy (current value first, then each change) and its new alerts, until closed."""
         call = self.stub.WatchOccupancy(
             occupancy_pb2.WatchOccupancyRequest(camera_id=camera_id), metadata=metadata_for(org)
@@ -202,13 +250,17 @@ class OccupancyClient(ServiceClient):
     async def hourly(
         self, org: str, camera_id: int, days: int, time_zone: str | None = None
     ) -> list[occupancy_pb2.HourlyOccupancy]:
-        request = occupancy_pb2.ListHourlyOccupancyRequest(camera_id=camera_id, days=days, time_zone=time_zone or "")
+        request = occupancy_pb2.ListHourlyOccupancyRequest(
+            camera_id=camera_id, days=days, time_zone=time_zone or ""
+        )
         return list((await self._unary(self.stub.ListHourlyOccupancy, request, org)).hours)
 
     async def daily(
         self, org: str, camera_id: int, days: int, time_zone: str | None = None
     ) -> list[occupancy_pb2.DailyOccupancy]:
-        request = occupancy_pb2.ListDailyOccupancyRequest(camera_id=camera_id, days=days, time_zone=time_zone or "")
+        request = occupancy_pb2.ListDailyOccupancyRequest(
+            camera_id=camera_id, days=days, time_zone=time_zone or ""
+        )
         return list((await self._unary(self.stub.ListDailyOccupancy, request, org)).days)
 
     async def monthly(
@@ -231,7 +283,9 @@ class OccupancyClient(ServiceClient):
         return await self._unary(self.stub.ResolveAlert, occupancy_pb2.ResolveAlertRequest(id=alert_id), org)
 
     async def facility_stats(self, org: str) -> occupancy_pb2.FacilityStats:
-        return (await self._unary(self.stub.GetFacilityStats, occupancy_pb2.GetFacilityStatsRequest(), org)).stats
+        return (
+            await self._unary(self.stub.GetFacilityStats, occupancy_pb2.GetFacilityStatsRequest(), org)
+        ).stats
 
     async def trigger_aggregation(
         self, org: str, level: int, camera_id: int | None = None

@@ -14,7 +14,10 @@ LINE_DIRECTIONS: dict[str, int] = {
     "exit": common_pb2.LINE_DIRECTION_EXIT,
     "bidirectional": common_pb2.LINE_DIRECTION_BIDIRECTIONAL,
 }
-CROSSING_DIRECTIONS: dict[str, int] = {"in": common_pb2.CROSSING_DIRECTION_IN, "out": common_pb2.CROSSING_DIRECTION_OUT}
+CROSSING_DIRECTIONS: dict[str, int] = {
+    "in": common_pb2.CROSSING_DIRECTION_IN,
+    "out": common_pb2.CROSSING_DIRECTION_OUT,
+}
 AGGREGATION_LEVELS: dict[str, int] = {
     "hourly": occupancy_pb2.AGGREGATION_LEVEL_HOURLY,
     "daily": occupancy_pb2.AGGREGATION_LEVEL_DAILY,
@@ -48,7 +51,9 @@ def line_direction_value(name: str) -> int:
     try:
         return LINE_DIRECTIONS[name]
     except KeyError:
-        raise InvalidArgument(f"direction must be one of {', '.join(LINE_DIRECTIONS)}, not {name!r}") from None
+        raise InvalidArgument(
+            f"direction must be one of {', '.join(LINE_DIRECTIONS)}, not {name!r}"
+        ) from None
 
 
 def to_datetime(ts: Timestamp) -> datetime | None:

@@ -26,25 +26,39 @@ _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 class GatewayMetrics:
     """One registry per app, so several apps (tests, embedded) never collide in the global one."""
 
-    def __init__(self, registry: CollectorRegistry | None = None, namespace: str = "footfall_gateway") -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, namespace: str = "footfall_gateway"
+    ) -> None:
         if registry is None:
             registry = CollectorRegistry(auto_describe=True)
             ProcessCollector(registry=registry)
         self.registry = registry
         self.requests = Counter(
-            "http_requests", "HTTP requests by method, route template and status code",
-            ["method", "route", "status"], namespace=namespace, registry=self.registry,
+            "http_requests",
+            "HTTP requests by method, route template and status code",
+            ["method", "route", "status"],
+            namespace=namespace,
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "http_request_duration_seconds", "HTTP request latency by method and route template",
-            ["method", "route"], namespace=namespace, registry=self.registry, buckets=_BUCKETS,
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ["method", "route"],
+            namespace=namespace,
+            registry=self.registry,
+            buckets=_BUCKETS,
         )
         self.in_progress = Gauge(
-            "http_requests_in_progress", "HTTP requests being served", namespace=namespace, registry=self.registry,
+            "http_requests_in_progress",
+            "HTTP requests being served",
+            namespace=namespace,
+            registry=self.registry,
         )
         self.websockets = Gauge(
-            "websocket_connections", "Open websocket connections (GraphQL subscriptions)",
-            namespace=namespace, registry=self.registry,
+            "websocket_connections",
+            "Open websocket connections (GraphQL subscriptions)",
+            namespace=namespace,
+            registry=self.registry,
         )
 
     async def endpoint(self, request: Request) -> Response:

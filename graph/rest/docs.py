@@ -58,10 +58,14 @@ def docs_routes(
     assets_dir = local_assets_dir()
     if assets_dir:
         # Relative to `/docs`, so the page also works behind a path prefix.
-        page = _PAGE.format(title=title, assets=path.rsplit("/", 1)[-1] + "/static", note="", openapi_url=openapi_url)
+        page = _PAGE.format(
+            title=title, assets=path.rsplit("/", 1)[-1] + "/static", note="", openapi_url=openapi_url
+        )
     else:
-        note = ('<div class="ff-note">Swagger UI assets are loaded from a public CDN; '
-                "install <code>swagger-ui-bundle</code> to serve them locally.</div>")
+        note = (
+            '<div class="ff-note">Swagger UI assets are loaded from a public CDN; '
+            "install <code>swagger-ui-bundle</code> to serve them locally.</div>"
+        )
         page = _PAGE.format(title=title, assets=CDN, note=note, openapi_url=openapi_url)
 
     async def docs(request: Request) -> HTMLResponse:

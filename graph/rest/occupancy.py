@@ -32,10 +32,17 @@ Timestamp = Annotated[
 ]
 Direction = Literal["entry", "exit", "bidirectional"]
 AlertTypeName = Literal[
-    "capacity_exceeded", "capacity_warning", "anomaly_detected", "negative_count", "equipment_failure", "unspecified"
+    "capacity_exceeded",
+    "capacity_warning",
+    "anomaly_detected",
+    "negative_count",
+    "equipment_failure",
+    "unspecified",
 ]
 Level = Literal["hourly", "daily", "monthly"]
-TimeZone = Annotated[str | None, Query(None, description="IANA time zone for the period boundaries (default: the server's)")]
+TimeZone = Annotated[
+    str | None, Query(None, description="IANA time zone for the period boundaries (default: the server's)")
+]
 
 
 # Request bodies
@@ -47,7 +54,9 @@ class _Body(BaseModel):
 
 class CameraCreate(_Body):
     camera_id: str = Field(description="External key, unique in the organisation", examples=["GATE_A"])
-    camera_name: str = Field(examples=["Gate A Entrance"])
+    camera_name: str | None = Field(
+        None, description="Defaults to the camera_id", examples=["Gate A Entrance"]
+    )
     location: str | None = Field(None, examples=["Main Gate"])
     camera_type: str | None = Field(None, examples=["entry_only"])
     max_occupancy: Int32 | None = Field(None, examples=[100])
@@ -72,8 +81,10 @@ class LineCreate(_Body):
     y1: float = Field(examples=[300])
     x2: float = Field(examples=[1920])
     y2: float = Field(examples=[300])
-    direction: Direction | None = Field(None, examples=["entry"])
-    confidence_threshold: float | None = Field(None, description="Minimum confidence (0-1)", examples=[0.5])
+    direction: Direction = Field(examples=["entry"])
+    confidence_threshold: float | None = Field(
+        None, description="Minimum confidence (0-1) for counting a crossing; 0.5 when omitted", examples=[0.5]
+    )
 
 
 class LineUpdate(_Body):
@@ -114,9 +125,15 @@ class CameraOut(BaseModel):
     @classmethod
     def of(cls, c: occupancy_pb2.Camera) -> CameraOut:
         return cls(
-            id=c.id, camera_id=c.camera_id, camera_name=c.camera_name, location=c.location,
-            camera_type=c.camera_type, is_active=c.is_active, max_occupancy=c.max_occupancy or None,
-            resolution_width=c.resolution_width or None, resolution_height=c.resolution_height or None,
+            id=c.id,
+            camera_id=c.camera_id,
+            camera_name=c.camera_name,
+            location=c.location,
+            camera_type=c.camera_type,
+            is_active=c.is_active,
+            max_occupancy=c.max_occupancy or None,
+            resolution_width=c.resolution_width or None,
+            resolution_height=c.resolution_height or None,
         )
 
 
@@ -136,9 +153,17 @@ class LineOut(BaseModel):
     @classmethod
     def of(cls, line: occupancy_pb2.VirtualLine) -> LineOut:
         return cls(
-            id=line.id, camera_id=line.camera_id, line_name=line.line_name, x1=line.x1, y1=line.y1, x2=line.x2,
-            y2=line.y2, direction=line_direction_name(line.direction),  # type: ignore[arg-type]
-            confidence_threshold=line.confidence_threshold, is_active=line.is_active, created_at=iso(line.created_at),
+            id=line.id,
+            camera_id=line.camera_id,
+            line_name=line.line_name,
+            x1=line.x1,
+            y1=line.y1,
+            x2=line.x2,
+            y2=line.y2,
+            direction=line_direction_name(line.direction),  # type: ignore[arg-type]
+            confidence_threshold=line.confidence_threshold,
+            is_active=line.is_active,
+            created_at=iso(line.created_at),
         )
 
 
@@ -153,8 +178,12 @@ class LiveOccupancyOut(BaseModel):
     @classmethod
     def of(cls, o: occupancy_pb2.LiveOccupancy) -> LiveOccupancyOut:
         return cls(
-            camera_id=o.camera_id, current_occupancy=o.current_occupancy, total_entries=o.total_entries,
-            total_exits=o.total_exits, unique_persons=o.unique_persons, last_updated=iso(o.last_updated),
+            camera_id=o.camera_id,
+            current_occupancy=o.current_occupancy,
+            total_entries=o.total_entries,
+            total_exits=o.total_exits,
+            unique_persons=o.unique_persons,
+            last_updated=iso(o.last_updated),
         )
 
 
@@ -227,8 +256,12 @@ class AlertOut(BaseModel):
     @classmethod
     def of(cls, a: occupancy_pb2.Alert) -> AlertOut:
         return cls(
-            id=a.id, camera_id=a.camera_id, alert_type=alert_type_name(a.alert_type),  # type: ignore[arg-type]
-            current_occupancy=a.current_occupancy, message=a.message, is_resolved=a.is_resolved,
+            id=a.id,
+            camera_id=a.camera_id,
+            alert_type=alert_type_name(a.alert_type),  # type: ignore[arg-type]
+            current_occupancy=a.current_occupancy,
+            message=a.message,
+            is_resolved=a.is_resolved,
             timestamp=iso(a.timestamp),
         )
 
@@ -264,9 +297,14 @@ CameraId = Annotated[int, Path(description="Database id of the camera")]
 async def create_camera(call: RestCall, body: CameraCreate) -> CameraOut:
     """Create a camera for occupancy tracking."""
     camera = await call.clients.occupancy.create_camera(
-        call.org, camera_id=body.camera_id, camera_name=body.camera_name, location=body.location or "",
-        camera_type=body.camera_type or "", max_occupancy=body.max_occupancy or 0,
-        resolution_width=body.resolution_width or 0, resolution_height=body.resolution_height or 0,
+        call.org,
+        camera_id=body.camera_id,
+        camera_name=body.camera_name or "",
+        location=body.location or "",
+        camera_type=body.camera_type or "",
+        max_occupancy=body.max_occupancy or 0,
+        resolution_width=body.resolution_width or 0,
+        resolution_height=body.resolution_height or 0,
     )
     return CameraOut.of(camera)
 
@@ -286,7 +324,9 @@ async def get_camera(call: RestCall, camera_id: CameraId) -> CameraOut:
 @router.put("/cameras/{camera_id}", response=CameraOut, errors=(400, 404, 422))
 async def update_camera(call: RestCall, camera_id: CameraId, body: CameraUpdate) -> CameraOut:
     """Update camera configuration; only the fields given change."""
-    camera = await call.clients.occupancy.update_camera(call.org, camera_id, **body.model_dump(exclude_none=True))
+    camera = await call.clients.occupancy.update_camera(
+        call.org, camera_id, **body.model_dump(exclude_none=True)
+    )
     return CameraOut.of(camera)
 
 
@@ -297,8 +337,14 @@ async def update_camera(call: RestCall, camera_id: CameraId, body: CameraUpdate)
 async def create_line(call: RestCall, body: LineCreate) -> LineOut:
     """Create a virtual line for detecting entries/exits."""
     line = await call.clients.occupancy.create_line(
-        call.org, camera_id=body.camera_id, line_name=body.line_name, x1=body.x1, y1=body.y1, x2=body.x2,
-        y2=body.y2, direction=LINE_DIRECTIONS[body.direction] if body.direction else 0,
+        call.org,
+        camera_id=body.camera_id,
+        line_name=body.line_name,
+        x1=body.x1,
+        y1=body.y1,
+        x2=body.x2,
+        y2=body.y2,
+        direction=LINE_DIRECTIONS[body.direction],
         confidence_threshold=body.confidence_threshold,
     )
     return LineOut.of(line)
@@ -339,18 +385,25 @@ async def get_facility_occupancy(call: RestCall) -> FacilityOccupancyOut:
     """Get facility-wide occupancy (sum of all cameras)."""
     o = await call.clients.occupancy.facility_occupancy(call.org)
     return FacilityOccupancyOut(
-        facility_occupancy=o.facility_occupancy, total_entries_all_cameras=o.total_entries_all_cameras,
-        total_exits_all_cameras=o.total_exits_all_cameras, cameras_active=o.cameras_active,
+        facility_occupancy=o.facility_occupancy,
+        total_entries_all_cameras=o.total_entries_all_cameras,
+        total_exits_all_cameras=o.total_exits_all_cameras,
+        cameras_active=o.cameras_active,
         last_updated=iso(o.last_updated),
     )
 
 
 @router.post("/cameras/{camera_id}/calibrate", response=CalibrationOut, errors=(400, 404, 422))
-async def calibrate_occupancy(call: RestCall, camera_id: CameraId, body: CalibrationRequest) -> CalibrationOut:
+async def calibrate_occupancy(
+    call: RestCall, camera_id: CameraId, body: CalibrationRequest
+) -> CalibrationOut:
     """Set occupancy to a specific value (after a manual headcount); logged as a manual calibration."""
-    reply = await call.clients.occupancy.calibrate(call.org, camera_id, body.occupancy_value, body.notes or "")
-    return CalibrationOut(camera_id=reply.camera_id, occupancy_set_to=reply.occupancy_set_to,
-                          timestamp=iso(reply.timestamp))
+    reply = await call.clients.occupancy.calibrate(
+        call.org, camera_id, body.occupancy_value, body.notes or ""
+    )
+    return CalibrationOut(
+        camera_id=reply.camera_id, occupancy_set_to=reply.occupancy_set_to, timestamp=iso(reply.timestamp)
+    )
 
 
 # History
@@ -358,14 +411,20 @@ async def calibrate_occupancy(call: RestCall, camera_id: CameraId, body: Calibra
 
 @router.get("/cameras/{camera_id}/logs", response=list[OccupancyLogOut], errors=(400, 404, 422))
 async def get_occupancy_logs(
-    call: RestCall, camera_id: CameraId,
+    call: RestCall,
+    camera_id: CameraId,
     hours: Annotated[int, Query(24, ge=1, description="Last N hours to retrieve")],
 ) -> list[OccupancyLogOut]:
     """Get recent occupancy logs (1-5 minute periods)."""
     return [
         OccupancyLogOut(
-            id=g.id, camera_id=g.camera_id, entry_count=g.entry_count, exit_count=g.exit_count,
-            net_occupancy=g.net_occupancy, timestamp=iso(g.timestamp), tracked_persons=g.tracked_persons,
+            id=g.id,
+            camera_id=g.camera_id,
+            entry_count=g.entry_count,
+            exit_count=g.exit_count,
+            net_occupancy=g.net_occupancy,
+            timestamp=iso(g.timestamp),
+            tracked_persons=g.tracked_persons,
             is_manual_calibration=g.is_manual_calibration,
         )
         for g in await call.clients.occupancy.logs(call.org, camera_id, hours)
@@ -374,40 +433,67 @@ async def get_occupancy_logs(
 
 @router.get("/cameras/{camera_id}/hourly", response=list[HourlyOut], errors=(400, 404, 422))
 async def get_hourly_occupancy(
-    call: RestCall, camera_id: CameraId,
-    days: Annotated[int, Query(7, ge=1, description="Last N days of data")], tz: TimeZone,
+    call: RestCall,
+    camera_id: CameraId,
+    days: Annotated[int, Query(7, ge=1, description="Last N days of data")],
+    tz: TimeZone,
 ) -> list[HourlyOut]:
     """Get hourly aggregated occupancy data."""
     return [
-        HourlyOut(hour=h.hour, camera_id=h.camera_id, entries=h.entries, exits=h.exits,
-                  avg_occupancy=h.avg_occupancy, peak_occupancy=h.peak_occupancy, unique_persons=h.unique_persons)
+        HourlyOut(
+            hour=h.hour,
+            camera_id=h.camera_id,
+            entries=h.entries,
+            exits=h.exits,
+            avg_occupancy=h.avg_occupancy,
+            peak_occupancy=h.peak_occupancy,
+            unique_persons=h.unique_persons,
+        )
         for h in await call.clients.occupancy.hourly(call.org, camera_id, days, tz)
     ]
 
 
 @router.get("/cameras/{camera_id}/daily", response=list[DailyOut], errors=(400, 404, 422))
 async def get_daily_occupancy(
-    call: RestCall, camera_id: CameraId,
-    days: Annotated[int, Query(30, ge=1, description="Last N days of data")], tz: TimeZone,
+    call: RestCall,
+    camera_id: CameraId,
+    days: Annotated[int, Query(30, ge=1, description="Last N days of data")],
+    tz: TimeZone,
 ) -> list[DailyOut]:
     """Get daily aggregated occupancy data."""
     return [
-        DailyOut(date=d.date, camera_id=d.camera_id, entries=d.entries, exits=d.exits, avg_occupancy=d.avg_occupancy,
-                 peak_occupancy=d.peak_occupancy, peak_hour=d.peak_hour, unique_persons=d.unique_persons)
+        DailyOut(
+            date=d.date,
+            camera_id=d.camera_id,
+            entries=d.entries,
+            exits=d.exits,
+            avg_occupancy=d.avg_occupancy,
+            peak_occupancy=d.peak_occupancy,
+            peak_hour=d.peak_hour,
+            unique_persons=d.unique_persons,
+        )
         for d in await call.clients.occupancy.daily(call.org, camera_id, days, tz)
     ]
 
 
 @router.get("/cameras/{camera_id}/monthly", response=list[MonthlyOut], errors=(400, 404, 422))
 async def get_monthly_occupancy(
-    call: RestCall, camera_id: CameraId,
-    months: Annotated[int, Query(12, ge=1, description="Last N months of data")], tz: TimeZone,
+    call: RestCall,
+    camera_id: CameraId,
+    months: Annotated[int, Query(12, ge=1, description="Last N months of data")],
+    tz: TimeZone,
 ) -> list[MonthlyOut]:
     """Get monthly aggregated occupancy data."""
     return [
-        MonthlyOut(period=m.period, camera_id=m.camera_id, entries=m.entries, exits=m.exits,
-                   avg_daily_occupancy=m.avg_daily_occupancy, peak_occupancy=m.peak_occupancy,
-                   unique_persons=m.unique_persons)
+        MonthlyOut(
+            period=m.period,
+            camera_id=m.camera_id,
+            entries=m.entries,
+            exits=m.exits,
+            avg_daily_occupancy=m.avg_daily_occupancy,
+            peak_occupancy=m.peak_occupancy,
+            unique_persons=m.unique_persons,
+        )
         for m in await call.clients.occupancy.monthly(call.org, camera_id, months, tz)
     ]
 
@@ -417,7 +503,8 @@ async def get_monthly_occupancy(
 
 @router.get("/alerts", response=list[AlertOut], errors=(422,))
 async def get_active_alerts(
-    call: RestCall, camera_id: Annotated[int | None, Query(None, ge=1, description="Filter by camera")],
+    call: RestCall,
+    camera_id: Annotated[int | None, Query(None, ge=1, description="Filter by camera")],
 ) -> list[AlertOut]:
     """Get currently unresolved occupancy alerts."""
     return [AlertOut.of(a) for a in await call.clients.occupancy.alerts(call.org, camera_id)]
@@ -435,9 +522,12 @@ async def get_facility_stats(call: RestCall) -> FacilityStatsOut:
     """Get overall facility statistics and status."""
     s = await call.clients.occupancy.facility_stats(call.org)
     return FacilityStatsOut(
-        total_cameras=s.total_cameras, active_cameras=s.active_cameras,
-        total_persons_in_facility=s.total_persons_in_facility, capacity_utilization=s.capacity_utilization,
-        active_alerts=s.active_alerts, timestamp=iso(s.timestamp),
+        total_cameras=s.total_cameras,
+        active_cameras=s.active_cameras,
+        total_persons_in_facility=s.total_persons_in_facility,
+        capacity_utilization=s.capacity_utilization,
+        active_alerts=s.active_alerts,
+        timestamp=iso(s.timestamp),
     )
 
 

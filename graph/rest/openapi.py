@@ -30,41 +30,64 @@ _OK_TEXT = {200: "OK", 201: "Created", 202: "Accepted"}
 _PLATFORM_PATHS: dict[str, Any] = {
     "/health": {
         "get": {
-            "tags": ["platform"], "operationId": "health", "summary": "Health of the gateway and what it depends on",
+            "tags": ["platform"],
+            "operationId": "health",
+            "summary": "Health of the gateway and what it depends on",
             "responses": {
-                "200": {"description": "Healthy", "content": {"application/json": {"schema": {
-                    "$ref": "#/components/schemas/Health"}, "example": {"status": "healthy"}}}},
-                "503": {"description": "A dependency is down", "content": {"application/json": {"schema": {
-                    "$ref": "#/components/schemas/Health"}}}},
+                "200": {
+                    "description": "Healthy",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/Health"},
+                            "example": {"status": "healthy"},
+                        }
+                    },
+                },
+                "503": {
+                    "description": "A dependency is down",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}},
+                },
             },
         }
     },
     "/metrics": {
         "get": {
-            "tags": ["platform"], "operationId": "metrics", "summary": "Prometheus metrics",
-            "responses": {"200": {"description": "Prometheus text exposition format",
-                                  "content": {"text/plain": {"schema": {"type": "string"}}}}},
+            "tags": ["platform"],
+            "operationId": "metrics",
+            "summary": "Prometheus metrics",
+            "responses": {
+                "200": {
+                    "description": "Prometheus text exposition format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
         }
     },
 }
 _PLATFORM_SCHEMAS: dict[str, Any] = {
     "HTTPError": {
-        "type": "object", "properties": {"detail": {"type": "string", "example": "Camera 999 not found"}},
+        "type": "object",
+        "properties": {"detail": {"type": "string", "example": "Camera 999 not found"}},
         "required": ["detail"],
     },
     "Health": {
         "type": "object",
         "properties": {
             "status": {"type": "string", "enum": ["healthy", "degraded"]},
-            "checks": {"type": "object", "additionalProperties": {"type": "string"},
-                       "description": "Only when degraded: each dependency and what is wrong with it"},
+            "checks": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "Only when degraded: each dependency and what is wrong with it",
+            },
         },
         "required": ["status"],
     },
 }
 
 
-def openapi_document(endpoints: Iterable[Endpoint], *, title: str = "Footfall API", version: str = "1.0") -> dict[str, Any]:
+def openapi_document(
+    endpoints: Iterable[Endpoint], *, title: str = "Footfall API", version: str = "1.0"
+) -> dict[str, Any]:
     endpoints = list(endpoints)
     models: list[type[BaseModel]] = []
     for ep in endpoints:
@@ -85,11 +108,12 @@ def openapi_document(endpoints: Iterable[Endpoint], *, title: str = "Footfall AP
     return {
         "openapi": "3.0.3",
         "info": {
-            "title": title, "version": version,
+            "title": title,
+            "version": version,
             "description": (
                 "REST compatibility routes of the Footfall gateway. Every route acts within one organisation: "
                 f"send it as the `{ORG_HTTP_HEADER}` header (the server's default organisation otherwise). "
-                "Errors are `{\"detail\": \"...\"}`. The same capabilities are served as GraphQL at `/graphql`."
+                'Errors are `{"detail": "..."}`. The same capabilities are served as GraphQL at `/graphql`.'
             ),
         },
         "paths": paths,
@@ -100,7 +124,9 @@ def openapi_document(endpoints: Iterable[Endpoint], *, title: str = "Footfall AP
 def _operation(ep: Endpoint) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = []
     for p in ep.params:
-        schema: dict[str, Any] = {"type": "integer", "format": "int64"} if p.type is int else {"type": "string"}
+        schema: dict[str, Any] = (
+            {"type": "integer", "format": "int64"} if p.type is int else {"type": "string"}
+        )
         if p.ge is not None:
             schema["minimum"] = p.ge
         if p.le is not None:
@@ -111,12 +137,19 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
         if p.description:
             param["description"] = p.description
         parameters.append(param)
-    parameters.append({
-        "name": ORG_HTTP_HEADER, "in": "header", "required": False, "schema": {"type": "string"},
-        "description": "Organisation the call acts for (default: the server's default organisation)",
-    })
+    parameters.append(
+        {
+            "name": ORG_HTTP_HEADER,
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "Organisation the call acts for (default: the server's default organisation)",
+        }
+    )
     op: dict[str, Any] = {
-        "tags": list(ep.tags), "operationId": ep.operation_id, "summary": ep.summary,
+        "tags": list(ep.tags),
+        "operationId": ep.operation_id,
+        "summary": ep.summary,
         "parameters": parameters,
         "responses": {
             str(ep.status_code): {

@@ -115,19 +115,36 @@ class RestRouter:
         self.endpoints: list[Endpoint] = []
 
     def route(
-        self, method: str, path: str, *, response: Any, status_code: int = 200, summary: str = "",
-        errors: Sequence[int] = (), tags: Sequence[str] = (),
+        self,
+        method: str,
+        path: str,
+        *,
+        response: Any,
+        status_code: int = 200,
+        summary: str = "",
+        errors: Sequence[int] = (),
+        tags: Sequence[str] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             full_path = self.prefix + path
             params, body_param, body_model = _inspect_handler(handler, full_path)
             doc = inspect.getdoc(handler) or ""
-            self.endpoints.append(Endpoint(
-                method=method.upper(), path=full_path, handler=handler, response=response,
-                status_code=status_code, summary=summary or doc.split("\n", 1)[0], description=doc,
-                tags=tuple(tags) or self.tags, errors=tuple(errors), params=params, body_param=body_param,
-                body_model=body_model,
-            ))
+            self.endpoints.append(
+                Endpoint(
+                    method=method.upper(),
+                    path=full_path,
+                    handler=handler,
+                    response=response,
+                    status_code=status_code,
+                    summary=summary or doc.split("\n", 1)[0],
+                    description=doc,
+                    tags=tuple(tags) or self.tags,
+                    errors=tuple(errors),
+                    params=params,
+                    body_param=body_param,
+                    body_model=body_model,
+                )
+            )
             return handler
 
         return register
@@ -154,7 +171,9 @@ def org_from_request(request: Request, settings: Settings) -> str:
     return validate_org(value.strip()) if value else settings.default_org
 
 
-def _endpoint_app(ep: Endpoint, clients: Clients, settings: Settings) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint_app(
+    ep: Endpoint, clients: Clients, settings: Settings
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
             kwargs = _parse_params(ep, request)
@@ -190,14 +209,18 @@ def _convert(p: Param, raw: str) -> Any:
     if p.type is str:
         return raw
     if not _INT_RE.match(raw) or not INT64_MIN <= int(raw) <= INT64_MAX:
-        raise RequestValidationError(f"Invalid {p.location} parameter '{p.name}': {raw!r} is not a valid integer")
+        raise RequestValidationError(
+            f"Invalid {p.location} parameter '{p.name}': {raw!r} is not a valid integer"
+        )
     value = int(raw)
     if p.ge is not None and value < p.ge:
         raise RequestValidationError(
             f"Invalid {p.location} parameter '{p.name}': must be greater than or equal to {p.ge}"
         )
     if p.le is not None and value > p.le:
-        raise RequestValidationError(f"Invalid {p.location} parameter '{p.name}': must be less than or equal to {p.le}")
+        raise RequestValidationError(
+            f"Invalid {p.location} parameter '{p.name}': must be less than or equal to {p.le}"
+        )
     return value
 
 
@@ -244,15 +267,20 @@ def _inspect_handler(
             body_param, body_model = name, base
             continue
         if base not in (int, str):
-            raise TypeError(f"{handler.__name__}: parameter {name} must be int, str or a BaseModel, not {hint!r}")
+            raise TypeError(
+                f"{handler.__name__}: parameter {name} must be int, str or a BaseModel, not {hint!r}"
+            )
         if name in path_names:
             pm = meta if isinstance(meta, Path) else Path()
             params.append(Param(name, "path", base, True, None, pm.ge, None, pm.description))
         else:
             q = meta if isinstance(meta, Query) else Query(None if optional else _REQUIRED)
             required = q.default is _REQUIRED
-            params.append(Param(name, "query", base, required, None if required else q.default, q.ge, q.le,
-                                q.description))
+            params.append(
+                Param(
+                    name, "query", base, required, None if required else q.default, q.ge, q.le, q.description
+                )
+            )
     missing = path_names - {p.name for p in params}
     if missing:
         raise TypeError(f"{handler.__name__}: path parameters {sorted(missing)} are not in its signature")

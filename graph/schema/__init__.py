@@ -45,8 +45,11 @@ class SchemaModule:
 
 
 OCCUPANCY = SchemaModule(
-    "occupancy", query=occupancy.OccupancyQuery, mutation=occupancy.OccupancyMutation,
-    subscription=occupancy.OccupancySubscription, types=occupancy.TYPES,
+    "occupancy",
+    query=occupancy.OccupancyQuery,
+    mutation=occupancy.OccupancyMutation,
+    subscription=occupancy.OccupancySubscription,
+    types=occupancy.TYPES,
 )
 DEFAULT_MODULES: tuple[SchemaModule, ...] = (OCCUPANCY,)
 
@@ -63,7 +66,9 @@ def error_code(err: BaseException | None) -> str | None:
 class GatewaySchema(strawberry.federation.Schema):
     """Domain errors reach clients with their message and an `extensions.code`; only the rest is logged loudly."""
 
-    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
         unexpected = []
         for error in errors:
             code = error_code(error.original_error)

@@ -22,7 +22,10 @@ class GraphContext:
     """
 
     def __init__(
-        self, request: Request | WebSocket, response: Response | WebSocket | None, settings: Settings,
+        self,
+        request: Request | WebSocket,
+        response: Response | WebSocket | None,
+        settings: Settings,
         clients: Clients,
     ) -> None:
         self.request = request

@@ -88,7 +88,9 @@ def _at_least_one(name: str, value: int) -> int:
 @strawberry.type(description="Live occupancy of one camera.")
 class LiveOccupancy:
     camera_id: strawberry.ID
-    current_occupancy: int = strawberry.field(description="People in the area now (entries - exits, calibrated)")
+    current_occupancy: int = strawberry.field(
+        description="People in the area now (entries - exits, calibrated)"
+    )
     total_entries: int
     total_exits: int
     unique_persons: int
@@ -97,8 +99,11 @@ class LiveOccupancy:
     @classmethod
     def from_proto(cls, o: occupancy_pb2.LiveOccupancy) -> LiveOccupancy:
         return cls(
-            camera_id=strawberry.ID(str(o.camera_id)), current_occupancy=o.current_occupancy,
-            total_entries=o.total_entries, total_exits=o.total_exits, unique_persons=o.unique_persons,
+            camera_id=strawberry.ID(str(o.camera_id)),
+            current_occupancy=o.current_occupancy,
+            total_entries=o.total_entries,
+            total_exits=o.total_exits,
+            unique_persons=o.unique_persons,
             last_updated=to_datetime(o.last_updated),
         )
 
@@ -117,9 +122,13 @@ class Alert:
     @classmethod
     def from_proto(cls, a: occupancy_pb2.Alert) -> Alert:
         return cls(
-            id=strawberry.ID(str(a.id)), camera_id=strawberry.ID(str(a.camera_id)),
-            alert_type=AlertType(alert_type_name(a.alert_type)), current_occupancy=a.current_occupancy,
-            message=a.message, is_resolved=a.is_resolved, timestamp=to_datetime(a.timestamp),
+            id=strawberry.ID(str(a.id)),
+            camera_id=strawberry.ID(str(a.camera_id)),
+            alert_type=AlertType(alert_type_name(a.alert_type)),
+            current_occupancy=a.current_occupancy,
+            message=a.message,
+            is_resolved=a.is_resolved,
+            timestamp=to_datetime(a.timestamp),
             resolved_at=to_datetime(a.resolved_at),
         )
 
@@ -139,9 +148,15 @@ class OccupancyLog:
     @classmethod
     def from_proto(cls, g: occupancy_pb2.OccupancyLog) -> OccupancyLog:
         return cls(
-            id=strawberry.ID(str(g.id)), camera_id=strawberry.ID(str(g.camera_id)), entry_count=g.entry_count,
-            exit_count=g.exit_count, net_occupancy=g.net_occupancy, timestamp=to_datetime(g.timestamp),
-            tracked_persons=g.tracked_persons, is_manual_calibration=g.is_manual_calibration, notes=g.notes,
+            id=strawberry.ID(str(g.id)),
+            camera_id=strawberry.ID(str(g.camera_id)),
+            entry_count=g.entry_count,
+            exit_count=g.exit_count,
+            net_occupancy=g.net_occupancy,
+            timestamp=to_datetime(g.timestamp),
+            tracked_persons=g.tracked_persons,
+            is_manual_calibration=g.is_manual_calibration,
+            notes=g.notes,
         )
 
 
@@ -158,8 +173,13 @@ class HourlyOccupancy:
     @classmethod
     def from_proto(cls, h: occupancy_pb2.HourlyOccupancy) -> HourlyOccupancy:
         return cls(
-            hour=h.hour, camera_id=strawberry.ID(str(h.camera_id)), entries=h.entries, exits=h.exits,
-            avg_occupancy=h.avg_occupancy, peak_occupancy=h.peak_occupancy, unique_persons=h.unique_persons,
+            hour=h.hour,
+            camera_id=strawberry.ID(str(h.camera_id)),
+            entries=h.entries,
+            exits=h.exits,
+            avg_occupancy=h.avg_occupancy,
+            peak_occupancy=h.peak_occupancy,
+            unique_persons=h.unique_persons,
         )
 
 
@@ -177,8 +197,13 @@ class DailyOccupancy:
     @classmethod
     def from_proto(cls, d: occupancy_pb2.DailyOccupancy) -> DailyOccupancy:
         return cls(
-            date=d.date, camera_id=strawberry.ID(str(d.camera_id)), entries=d.entries, exits=d.exits,
-            avg_occupancy=d.avg_occupancy, peak_occupancy=d.peak_occupancy, peak_hour=d.peak_hour,
+            date=d.date,
+            camera_id=strawberry.ID(str(d.camera_id)),
+            entries=d.entries,
+            exits=d.exits,
+            avg_occupancy=d.avg_occupancy,
+            peak_occupancy=d.peak_occupancy,
+            peak_hour=d.peak_hour,
             unique_persons=d.unique_persons,
         )
 
@@ -196,8 +221,12 @@ class MonthlyOccupancy:
     @classmethod
     def from_proto(cls, m: occupancy_pb2.MonthlyOccupancy) -> MonthlyOccupancy:
         return cls(
-            period=m.period, camera_id=strawberry.ID(str(m.camera_id)), entries=m.entries, exits=m.exits,
-            avg_daily_occupancy=m.avg_daily_occupancy, peak_occupancy=m.peak_occupancy,
+            period=m.period,
+            camera_id=strawberry.ID(str(m.camera_id)),
+            entries=m.entries,
+            exits=m.exits,
+            avg_daily_occupancy=m.avg_daily_occupancy,
+            peak_occupancy=m.peak_occupancy,
             unique_persons=m.unique_persons,
         )
 
@@ -210,11 +239,16 @@ async def _live(info: Info, camera_id: int) -> LiveOccupancy:
 
 
 async def _lines(info: Info, camera_id: int) -> list[VirtualLine]:
-    return [VirtualLine.from_proto(x) for x in await info.context.occupancy.list_lines(info.context.org, camera_id)]
+    return [
+        VirtualLine.from_proto(x)
+        for x in await info.context.occupancy.list_lines(info.context.org, camera_id)
+    ]
 
 
 async def _alerts(info: Info, camera_id: int | None, include_resolved: bool) -> list[Alert]:
-    found = await info.context.occupancy.alerts(info.context.org, camera_id, include_resolved=include_resolved)
+    found = await info.context.occupancy.alerts(
+        info.context.org, camera_id, include_resolved=include_resolved
+    )
     return [Alert.from_proto(a) for a in found]
 
 
@@ -224,12 +258,16 @@ async def _logs(info: Info, camera_id: int, hours: int) -> list[OccupancyLog]:
 
 
 async def _hourly(info: Info, camera_id: int, days: int, time_zone: str | None) -> list[HourlyOccupancy]:
-    found = await info.context.occupancy.hourly(info.context.org, camera_id, _at_least_one("days", days), time_zone)
+    found = await info.context.occupancy.hourly(
+        info.context.org, camera_id, _at_least_one("days", days), time_zone
+    )
     return [HourlyOccupancy.from_proto(h) for h in found]
 
 
 async def _daily(info: Info, camera_id: int, days: int, time_zone: str | None) -> list[DailyOccupancy]:
-    found = await info.context.occupancy.daily(info.context.org, camera_id, _at_least_one("days", days), time_zone)
+    found = await info.context.occupancy.daily(
+        info.context.org, camera_id, _at_least_one("days", days), time_zone
+    )
     return [DailyOccupancy.from_proto(d) for d in found]
 
 
@@ -248,7 +286,8 @@ async def _camera_or_none(info: Info, camera_id: int) -> Camera | None:
 
 
 TimeZoneArg = Annotated[
-    str | None, strawberry.argument(description="IANA time zone for the period boundaries (default: the server's)")
+    str | None,
+    strawberry.argument(description="IANA time zone for the period boundaries (default: the server's)"),
 ]
 
 
@@ -269,10 +308,17 @@ class Camera:
     @classmethod
     def from_proto(cls, c: occupancy_pb2.Camera) -> Camera:
         return cls(
-            id=strawberry.ID(str(c.id)), camera_id=c.camera_id, camera_name=c.camera_name, location=c.location,
-            camera_type=c.camera_type, is_active=c.is_active, max_occupancy=c.max_occupancy or None,
-            resolution_width=c.resolution_width or None, resolution_height=c.resolution_height or None,
-            created_at=to_datetime(c.created_at), updated_at=to_datetime(c.updated_at),
+            id=strawberry.ID(str(c.id)),
+            camera_id=c.camera_id,
+            camera_name=c.camera_name,
+            location=c.location,
+            camera_type=c.camera_type,
+            is_active=c.is_active,
+            max_occupancy=c.max_occupancy or None,
+            resolution_width=c.resolution_width or None,
+            resolution_height=c.resolution_height or None,
+            created_at=to_datetime(c.created_at),
+            updated_at=to_datetime(c.updated_at),
         )
 
     @classmethod
@@ -304,11 +350,15 @@ class Camera:
         return await _daily(info, int(self.id), days, time_zone)
 
     @strawberry.field(description="Monthly rollups of the last `months`")
-    async def monthly(self, info: Info, months: int = 12, time_zone: TimeZoneArg = None) -> list[MonthlyOccupancy]:
+    async def monthly(
+        self, info: Info, months: int = 12, time_zone: TimeZoneArg = None
+    ) -> list[MonthlyOccupancy]:
         return await _monthly(info, int(self.id), months, time_zone)
 
 
-@strawberry.federation.type(keys=["id"], description="A line in a camera's frame; crossings count entries/exits.")
+@strawberry.federation.type(
+    keys=["id"], description="A line in a camera's frame; crossings count entries/exits."
+)
 class VirtualLine:
     id: strawberry.ID
     camera_id: strawberry.ID
@@ -325,16 +375,25 @@ class VirtualLine:
     @classmethod
     def from_proto(cls, line: occupancy_pb2.VirtualLine) -> VirtualLine:
         return cls(
-            id=strawberry.ID(str(line.id)), camera_id=strawberry.ID(str(line.camera_id)), line_name=line.line_name,
-            x1=line.x1, y1=line.y1, x2=line.x2, y2=line.y2, direction=LineDirection(line_direction_name(line.direction)),
-            confidence_threshold=line.confidence_threshold, is_active=line.is_active,
+            id=strawberry.ID(str(line.id)),
+            camera_id=strawberry.ID(str(line.camera_id)),
+            line_name=line.line_name,
+            x1=line.x1,
+            y1=line.y1,
+            x2=line.x2,
+            y2=line.y2,
+            direction=LineDirection(line_direction_name(line.direction)),
+            confidence_threshold=line.confidence_threshold,
+            is_active=line.is_active,
             created_at=to_datetime(line.created_at),
         )
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> VirtualLine | None:
         try:
-            return VirtualLine.from_proto(await info.context.occupancy.get_line(info.context.org, parse_id(id)))
+            return VirtualLine.from_proto(
+                await info.context.occupancy.get_line(info.context.org, parse_id(id))
+            )
         except NotFound:
             return None
 
@@ -400,7 +459,7 @@ OccupancyUpdate = Annotated[
 @strawberry.input
 class CameraInput:
     camera_id: str = strawberry.field(description="External key, unique in the organisation (e.g. `GATE_A`)")
-    camera_name: str
+    camera_name: str = strawberry.field(default="", description="Defaults to cameraId")
     location: str = ""
     camera_type: str = ""
     max_occupancy: int | None = None
@@ -427,8 +486,8 @@ class LineInput:
     y1: float
     x2: float
     y2: float
-    direction: LineDirection | None = None
-    confidence_threshold: float | None = None
+    direction: LineDirection
+    confidence_threshold: float | None = strawberry.field(default=None, description="0.5 when omitted")
 
 
 @strawberry.input(description="Only the fields given change.")
@@ -447,7 +506,9 @@ class LineUpdateInput:
 class CrossingInput:
     camera_id: str = strawberry.field(description="The camera's external key (e.g. `GATE_A`)")
     direction: CrossingDirection
-    event_id: str | None = strawberry.field(default=None, description="Idempotency key; a new one when omitted")
+    event_id: str | None = strawberry.field(
+        default=None, description="Idempotency key; a new one when omitted"
+    )
     line_id: strawberry.ID | None = None
     line_name: str = ""
     track_id: str = ""
@@ -493,8 +554,10 @@ class OccupancyQuery:
     async def facility_occupancy(self, info: Info) -> FacilityOccupancy:
         o = await info.context.occupancy.facility_occupancy(info.context.org)
         return FacilityOccupancy(
-            facility_occupancy=o.facility_occupancy, total_entries_all_cameras=o.total_entries_all_cameras,
-            total_exits_all_cameras=o.total_exits_all_cameras, cameras_active=o.cameras_active,
+            facility_occupancy=o.facility_occupancy,
+            total_entries_all_cameras=o.total_entries_all_cameras,
+            total_exits_all_cameras=o.total_exits_all_cameras,
+            cameras_active=o.cameras_active,
             last_updated=to_datetime(o.last_updated),
         )
 
@@ -502,13 +565,18 @@ class OccupancyQuery:
     async def facility_stats(self, info: Info) -> FacilityStats:
         s = await info.context.occupancy.facility_stats(info.context.org)
         return FacilityStats(
-            total_cameras=s.total_cameras, active_cameras=s.active_cameras,
-            total_persons_in_facility=s.total_persons_in_facility, capacity_utilization=s.capacity_utilization,
-            active_alerts=s.active_alerts, timestamp=to_datetime(s.timestamp),
+            total_cameras=s.total_cameras,
+            active_cameras=s.active_cameras,
+            total_persons_in_facility=s.total_persons_in_facility,
+            capacity_utilization=s.capacity_utilization,
+            active_alerts=s.active_alerts,
+            timestamp=to_datetime(s.timestamp),
         )
 
     @strawberry.field(description="Raw occupancy logs of the last `hours`")
-    async def occupancy_logs(self, info: Info, camera_id: strawberry.ID, hours: int = 24) -> list[OccupancyLog]:
+    async def occupancy_logs(
+        self, info: Info, camera_id: strawberry.ID, hours: int = 24
+    ) -> list[OccupancyLog]:
         return await _logs(info, parse_id(camera_id, "cameraId"), hours)
 
     @strawberry.field(description="Hourly rollups of the last `days`")
@@ -542,18 +610,28 @@ class OccupancyMutation:
     @strawberry.mutation(description="Create a camera")
     async def create_camera(self, info: Info, input: CameraInput) -> Camera:
         camera = await info.context.occupancy.create_camera(
-            info.context.org, camera_id=input.camera_id, camera_name=input.camera_name, location=input.location,
-            camera_type=input.camera_type, max_occupancy=input.max_occupancy or 0,
-            resolution_width=input.resolution_width or 0, resolution_height=input.resolution_height or 0,
+            info.context.org,
+            camera_id=input.camera_id,
+            camera_name=input.camera_name,
+            location=input.location,
+            camera_type=input.camera_type,
+            max_occupancy=input.max_occupancy or 0,
+            resolution_width=input.resolution_width or 0,
+            resolution_height=input.resolution_height or 0,
         )
         return Camera.from_proto(camera)
 
     @strawberry.mutation(description="Change a camera; only the fields given change")
     async def update_camera(self, info: Info, id: strawberry.ID, input: CameraUpdateInput) -> Camera:
         camera = await info.context.occupancy.update_camera(
-            info.context.org, parse_id(id), camera_name=input.camera_name, location=input.location,
-            camera_type=input.camera_type, max_occupancy=input.max_occupancy,
-            resolution_width=input.resolution_width, resolution_height=input.resolution_height,
+            info.context.org,
+            parse_id(id),
+            camera_name=input.camera_name,
+            location=input.location,
+            camera_type=input.camera_type,
+            max_occupancy=input.max_occupancy,
+            resolution_width=input.resolution_width,
+            resolution_height=input.resolution_height,
             is_active=input.is_active,
         )
         return Camera.from_proto(camera)
@@ -561,8 +639,14 @@ class OccupancyMutation:
     @strawberry.mutation(description="Create a virtual line")
     async def create_line(self, info: Info, input: LineInput) -> VirtualLine:
         line = await info.context.occupancy.create_line(
-            info.context.org, camera_id=parse_id(input.camera_id, "cameraId"), line_name=input.line_name,
-            x1=input.x1, y1=input.y1, x2=input.x2, y2=input.y2, direction=_line_direction(input.direction) or 0,
+            info.context.org,
+            camera_id=parse_id(input.camera_id, "cameraId"),
+            line_name=input.line_name,
+            x1=input.x1,
+            y1=input.y1,
+            x2=input.x2,
+            y2=input.y2,
+            direction=_line_direction(input.direction) or 0,
             confidence_threshold=input.confidence_threshold,
         )
         return VirtualLine.from_proto(line)
@@ -570,8 +654,15 @@ class OccupancyMutation:
     @strawberry.mutation(description="Change a virtual line; only the fields given change")
     async def update_line(self, info: Info, id: strawberry.ID, input: LineUpdateInput) -> VirtualLine:
         line = await info.context.occupancy.update_line(
-            info.context.org, parse_id(id), line_name=input.line_name, x1=input.x1, y1=input.y1, x2=input.x2,
-            y2=input.y2, direction=_line_direction(input.direction), confidence_threshold=input.confidence_threshold,
+            info.context.org,
+            parse_id(id),
+            line_name=input.line_name,
+            x1=input.x1,
+            y1=input.y1,
+            x2=input.x2,
+            y2=input.y2,
+            direction=_line_direction(input.direction),
+            confidence_threshold=input.confidence_threshold,
             is_active=input.is_active,
         )
         return VirtualLine.from_proto(line)
@@ -583,31 +674,46 @@ class OccupancyMutation:
         reply = await info.context.occupancy.calibrate(
             info.context.org, parse_id(camera_id, "cameraId"), occupancy_value, notes
         )
-        return Calibration(camera_id=strawberry.ID(str(reply.camera_id)), occupancy_set_to=reply.occupancy_set_to,
-                           timestamp=to_datetime(reply.timestamp))
+        return Calibration(
+            camera_id=strawberry.ID(str(reply.camera_id)),
+            occupancy_set_to=reply.occupancy_set_to,
+            timestamp=to_datetime(reply.timestamp),
+        )
 
     @strawberry.mutation(description="Mark an alert resolved")
     async def resolve_alert(self, info: Info, id: strawberry.ID) -> AlertResolution:
         reply = await info.context.occupancy.resolve_alert(info.context.org, parse_id(id))
-        return AlertResolution(alert_id=strawberry.ID(str(reply.alert_id)), resolved_at=to_datetime(reply.resolved_at))
+        return AlertResolution(
+            alert_id=strawberry.ID(str(reply.alert_id)), resolved_at=to_datetime(reply.resolved_at)
+        )
 
     @strawberry.mutation(description="Run time-series aggregation now (in the background)")
     async def trigger_aggregation(
-        self, info: Info, level: AggregationLevel = AggregationLevel.HOURLY, camera_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        level: AggregationLevel = AggregationLevel.HOURLY,
+        camera_id: strawberry.ID | None = None,
     ) -> AggregationTriggered:
         cid = parse_id(camera_id, "cameraId") if camera_id is not None else None
-        reply = await info.context.occupancy.trigger_aggregation(info.context.org, AGGREGATION_LEVELS[level.value], cid)
+        reply = await info.context.occupancy.trigger_aggregation(
+            info.context.org, AGGREGATION_LEVELS[level.value], cid
+        )
         echoed = aggregation_level_name(reply.level)
-        return AggregationTriggered(level=AggregationLevel(echoed) if reply.level else level,
-                                    timestamp=to_datetime(reply.timestamp))
+        return AggregationTriggered(
+            level=AggregationLevel(echoed) if reply.level else level, timestamp=to_datetime(reply.timestamp)
+        )
 
     @strawberry.mutation(description="Record one crossing (idempotent by eventId)")
     async def record_crossing(self, info: Info, input: CrossingInput) -> CrossingResult:
         reply = await info.context.occupancy.record_crossing(
-            info.context.org, event_id=input.event_id or str(uuid.uuid4()), camera_id=input.camera_id,
+            info.context.org,
+            event_id=input.event_id or str(uuid.uuid4()),
+            camera_id=input.camera_id,
             direction=CROSSING_DIRECTIONS[input.direction.value],
             line_id=parse_id(input.line_id, "lineId") if input.line_id is not None else 0,
-            line_name=input.line_name, track_id=input.track_id, confidence=input.confidence,
+            line_name=input.line_name,
+            track_id=input.track_id,
+            confidence=input.confidence,
             occurred_at=input.occurred_at,
         )
         occupancy = LiveOccupancy.from_proto(reply.occupancy) if reply.HasField("occupancy") else None
@@ -616,7 +722,9 @@ class OccupancyMutation:
 
 @strawberry.type
 class OccupancySubscription:
-    @strawberry.subscription(description="A camera's live occupancy (now, then every change) and its new alerts")
+    @strawberry.subscription(
+        description="A camera's live occupancy (now, then every change) and its new alerts"
+    )
     async def occupancy(self, info: Info, camera_id: strawberry.ID) -> AsyncGenerator[OccupancyUpdate, None]:
         stream = info.context.occupancy.watch_occupancy(info.context.org, parse_id(camera_id, "cameraId"))
         async with aclosing(stream):

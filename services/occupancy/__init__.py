@@ -1,0 +1,8 @@
+"""Occupancy analytics: live counts per camera and facility, alerts, time series and rollups.
+
+Entry point for the app assembler: `start_occupancy(settings, db, bus, grpc_server) -> OccupancyRuntime`.
+"""
+
+from services.occupancy.runtime import OccupancyRuntime, start_occupancy
+
+__all__ = ["OccupancyRuntime", "start_occupancy"]

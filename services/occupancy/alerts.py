@@ -1,0 +1,76 @@
+"""Telling the world: live notifications (core NATS) and durable `occupancy.alert_raised` events.
+
+Subjects (`<prefix>` is `settings.nats_subject_prefix`, `footfall` by default):
+
+* `live.<prefix>.<org>.occupancy.updated` — a `footfall.v1.LiveOccupancy`, after each committed batch or
+  calibration that changed a camera (one message per camera per batch). Not durable.
+* `live.<prefix>.<org>.occupancy.alert_raised` — a `footfall.v1.Alert`, when an alert is raised. Not durable.
+* `<prefix>.<org>.occupancy.alert_raised` — JetStream (durable): an `EventEnvelope` whose payload is the
+  `footfall.v1.Alert`; its event id is `occupancy-alert-<id>`, so a retried publish is dropped as a
+  duplicate.
+
+Alert *rules* are pure functions in `domain.py` (`capacity_alert`, `apply_batch`); this module only
+announces what the service committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from services.core.events import EventBus, make_envelope
+from services.occupancy import convert
+from services.occupancy.domain import Alert, LiveOccupancy
+
+log = logging.getLogger(__name__)
+
+SERVICE = "occupancy"
+UPDATED = "updated"
+ALERT_RAISED = "alert_raised"
+
+
+class Notifier:
+    def __init__(self, bus: EventBus | None) -> None:
+        self.bus = bus
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def occupancy(self, org: str, lives: Sequence[LiveOccupancy]) -> None:
+        if self.bus is None or not lives:
+            return
+        subject = self.bus.live_subject(org, SERVICE, UPDATED)
+        for lo in lives:
+            await self._notify(subject, convert.live(lo))
+
+    async def alerts(self, org: str, alerts: Sequence[Alert]) -> None:
+        if self.bus is None or not alerts:
+            return
+        subject = self.bus.live_subject(org, SERVICE, ALERT_RAISED)
+        for a in alerts:
+            log.warning("alert raised for org %s camera %s: %s (%s)", org, a.camera_id, a.alert_type.value, a.message)
+            payload = convert.alert(a)
+            await self._notify(subject, payload)
+            envelope = make_envelope(org, SERVICE, ALERT_RAISED, payload, event_id=f"occupancy-alert-{a.id}",
+                                     occurred_at=a.timestamp)
+            task = asyncio.create_task(self._publish(envelope), name=f"publish:{envelope.event_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _notify(self, subject: str, payload) -> None:  # type: ignore[no-untyped-def]
+        assert self.bus is not None
+        try:
+            await self.bus.notify(subject, payload)
+        except Exception as err:  # live updates are best effort; the state is in the database
+            log.debug("live notification on %s failed: %s", subject, err)
+
+    async def _publish(self, envelope) -> None:  # type: ignore[no-untyped-def]
+        assert self.bus is not None
+        try:
+            await self.bus.publish(envelope, deadline_s=60.0)
+        except Exception as err:
+            log.error("could not publish %s (%s): the alert is stored but was not announced", envelope.event_id, err)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for pending durable publishes (used on shutdown)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)

@@ -1,0 +1,135 @@
+"""NATS -> domain: durable pull consumers for `<prefix>.*.vision.crossing` and `<prefix>.*.vision.source_status`.
+
+Each fetched batch is grouped by organisation (the subject's, which is authoritative) and applied with one
+`OccupancyService.apply_crossings` call (one transaction) per organisation; the batch is acked only after
+those transactions commit. A failure naks the batch and JetStream redelivers it; event ids are claimed in
+the applying transaction, so nothing is counted twice. Envelopes that cannot be read, or whose payload or
+organisation does not match the subject, are recorded as rejected and acked (redelivery cannot fix them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from footfall.v1 import events_pb2
+
+from services.core.errors import FootfallError
+from services.core.events import EventBus, ReceivedEvent
+from services.core.tenancy import validate_org
+from services.occupancy import convert
+from services.occupancy.domain import Crossing
+from services.occupancy.service import OccupancyService, SourceStatus
+
+log = logging.getLogger(__name__)
+
+CROSSING_DURABLE = "occupancy-crossings"
+SOURCE_STATUS_DURABLE = "occupancy-source-status"
+
+
+class ConsumerStopping(RuntimeError):
+    """Raised for a batch fetched while stopping: the bus naks it, so another consumer gets it at once."""
+
+
+class _Consumer:
+    durable: str
+    event: str
+
+    def __init__(self, service: OccupancyService, bus: EventBus, *, batch: int, ack_wait_s: float) -> None:
+        self.service = service
+        self.bus = bus
+        self.batch = batch
+        self.ack_wait_s = ack_wait_s
+        self._task: asyncio.Task[None] | None = None
+        self._busy = asyncio.Lock()
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = self.bus.consume(self.durable, self.bus.subject("*", "vision", self.event), self._handle,
+                                      batch=self.batch, ack_wait_s=self.ack_wait_s)
+
+    async def stop(self) -> None:
+        """Let the batch in progress commit and be acked, then stop fetching."""
+        self._stopping = True
+        async with self._busy:
+            if self._task is not None:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+                self._task = None
+
+    async def _handle(self, events: Sequence[ReceivedEvent]) -> None:
+        if self._stopping:
+            raise ConsumerStopping(f"{self.durable} is stopping; {len(events)} events handed back for redelivery")
+        async with self._busy:
+            await self.handle(events)
+
+    async def handle(self, events: Sequence[ReceivedEvent]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _org(event: ReceivedEvent) -> str | None:
+    try:
+        return validate_org(event.org)
+    except (FootfallError, IndexError):
+        log.error("event on subject %r names no valid organisation; dropped", event.subject)
+        return None
+
+
+class CrossingConsumer(_Consumer):
+    durable = CROSSING_DURABLE
+    event = "crossing"
+
+    async def handle(self, events: Sequence[ReceivedEvent]) -> None:
+        by_org: dict[str, list[Crossing]] = {}
+        bad: dict[str, list[tuple[str, str, int, str, str]]] = {}
+        now = datetime.now(UTC)
+        for ev in events:
+            org = _org(ev)
+            if org is None:
+                continue
+            env = ev.envelope
+            if env is None:
+                meta = ev.msg.metadata
+                bad.setdefault(org, []).append(
+                    (f"stream-seq-{meta.sequence.stream if meta else '?'}", "", 0, "", ev.error or "unreadable"))
+                continue
+            if env.organization_id and env.organization_id != org:
+                bad.setdefault(org, []).append((env.event_id, "", 0, "",
+                                                f"envelope names organisation {env.organization_id!r}"))
+                continue
+            payload = events_pb2.LineCrossed()
+            if not env.payload.Unpack(payload):
+                bad.setdefault(org, []).append((env.event_id, "", 0, "", f"payload is {env.payload.type_url}"))
+                continue
+            fallback = convert.from_ts(env.occurred_at) or now
+            by_org.setdefault(org, []).append(convert.crossing_from_event(env.event_id, payload, fallback))
+        for org, crossings in by_org.items():
+            await self.service.apply_crossings(org, crossings)
+        for org, rejections in bad.items():
+            for event_id, *_, reason in rejections:
+                log.warning("org %s: crossing event %s rejected: %s", org, event_id, reason)
+            async with self.service.db.tenant(org) as conn:
+                await self.service.store.record_rejections(conn, org, rejections)
+
+
+class SourceStatusConsumer(_Consumer):
+    durable = SOURCE_STATUS_DURABLE
+    event = "source_status"
+
+    async def handle(self, events: Sequence[ReceivedEvent]) -> None:
+        by_org: dict[str, list[SourceStatus]] = {}
+        for ev in events:
+            org = _org(ev)
+            if org is None or ev.envelope is None:
+                continue
+            payload = events_pb2.CameraSourceStatusChanged()
+            if not ev.envelope.payload.Unpack(payload):
+                log.warning("org %s: source_status event %s has payload %s; ignored", org, ev.envelope.event_id,
+                            ev.envelope.payload.type_url)
+                continue
+            by_org.setdefault(org, []).append(
+                SourceStatus(ev.envelope.event_id, payload.camera_id, payload.status, payload.detail))
+        for org, statuses in by_org.items():
+            await self.service.apply_source_status(org, statuses)

@@ -1,0 +1,820 @@
+"""Camera workers: read frames in threads, analyse them in batches on one shared detector, publish events.
+
+* :class:`FrameReader` decodes a :class:`~services.vision.sources.FrameSource` in its own thread. Files are
+  read frame by frame with back-pressure (every frame is analysed unless a frame-rate limit skips it);
+  live sources keep only the newest frame, so a slow analysis never builds up latency.
+* :class:`AnalysisEngine` owns the one detector and one :class:`~services.vision.pipeline.VisionPipeline`
+  for every camera. Frames submitted by all cameras are detected together with
+  :meth:`VisionPipeline.process_batch` (one frame per camera per batch) on a single analysis thread,
+  which also serialises every change to the pipeline's cameras.
+* :class:`CameraSession` is one run of one camera (a stream, or frames pushed by clients): its lines and
+  zones, counters, status, latest frame and tracks; it turns each :class:`FrameResult` into events.
+* :class:`StreamWorker` is the task that drives a session from a source: pacing, frame-rate limit,
+  looping files, reconnect status, and the end of the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from services.core.errors import Unavailable
+from services.vision import publisher as pub
+from services.vision.lines import LineZone
+from services.vision.pipeline import CameraConfig, FrameResult, VisionPipeline
+from services.vision.sources import Frame, FrameSource, LiveSource, SourceError, SourceStatus, VideoFileSource
+from services.vision.track import Track
+from services.vision.tracking import TrackerConfig
+from services.vision.zones import PolygonZone
+
+log = logging.getLogger(__name__)
+
+
+class StreamState(str, Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+    @property
+    def finished(self) -> bool:
+        return self in (StreamState.FAILED, StreamState.STOPPED)
+
+
+@dataclass(frozen=True)
+class CameraLine:
+    """A counting line and the occupancy line id it stands for (0 when it has none)."""
+
+    zone: LineZone
+    line_id: int = 0
+
+    def scaled(self, sx: float, sy: float) -> CameraLine:
+        if sx == 1.0 and sy == 1.0:
+            return self
+        start = (self.zone.start[0] * sx, self.zone.start[1] * sy)
+        end = (self.zone.end[0] * sx, self.zone.end[1] * sy)
+        return replace(self, zone=replace(self.zone, start=start, end=end))
+
+
+@dataclass(frozen=True)
+class LineSet:
+    """Lines with the frame size their coordinates refer to (None: the frame's own pixels)."""
+
+    lines: tuple[CameraLine, ...] = ()
+    reference_size: tuple[int, int] | None = None
+
+    def for_frame(self, size: tuple[int, int]) -> tuple[CameraLine, ...]:
+        if self.reference_size is None or self.reference_size == size:
+            return self.lines
+        sx = size[0] / self.reference_size[0]
+        sy = size[1] / self.reference_size[1]
+        return tuple(line.scaled(sx, sy) for line in self.lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading frames
+
+
+class FrameReader:
+    """Iterates a source in a daemon thread; :meth:`get` hands frames to the event loop.
+
+    ``latest_only`` (live sources): keep only the newest frame, counting the ones replaced in
+    :attr:`dropped`. Otherwise (files) the thread waits while ``maxsize`` frames are queued.
+    """
+
+    def __init__(self, source: FrameSource, *, latest_only: bool, maxsize: int = 2, name: str = "frames") -> None:
+        self.source = source
+        self.latest_only = latest_only
+        self.maxsize = 1 if latest_only else max(1, maxsize)
+        self.dropped = 0
+        self.error: BaseException | None = None
+        self._buf: collections.deque[Frame] = collections.deque()
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._done = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = asyncio.Event()
+        self._thread = threading.Thread(target=self._run, name=f"reader:{name}", daemon=True)
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread.start()
+
+    def _wake(self) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._ready.set)
+
+    def _run(self) -> None:
+        iterator = iter(self.source)
+        try:
+            for frame in iterator:
+                with self._cond:
+                    if self._stop.is_set():
+                        break
+                    if self.latest_only:
+                        if self._buf:
+                            self._buf.clear()
+                            self.dropped += 1
+                    else:
+                        while len(self._buf) >= self.maxsize and not self._stop.is_set():
+                            self._cond.wait(0.2)
+                        if self._stop.is_set():
+                            break
+                    self._buf.append(frame)
+                self._wake()
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self.error = exc
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+            with contextlib.suppress(Exception):
+                self.source.close()
+            with self._cond:
+                self._done = True
+            self._wake()
+
+    async def get(self) -> Frame | None:
+        """The next frame; None at the end of the source or once stopped. Raises the source's error."""
+        while True:
+            self._ready.clear()
+            if self._stop.is_set():
+                return None
+            with self._cond:
+                if self._buf:
+                    frame = self._buf.popleft()
+                    self._cond.notify_all()
+                    return frame
+                if self._done:
+                    if self.error is not None:
+                        raise self.error
+                    return None
+            await self._ready.wait()
+
+    def stop(self) -> None:
+        """Ask the thread to finish (live sources are closed at once; files after the current frame)."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if isinstance(self.source, LiveSource):
+            self.source.close()
+        self._ready.set()
+
+    async def join(self, timeout: float = 2.0) -> None:
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join, timeout)
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared detector, batched analysis
+
+
+class _RecordingDetector:
+    """Wraps the detector so the raw detections of the last batch can be returned with the results."""
+
+    def __init__(self, detector: Any) -> None:
+        self.inner = detector
+        self.last: list[Any] = []
+
+    def detect(self, frame_bgr: np.ndarray) -> Any:
+        result = self.inner.detect(frame_bgr)
+        self.last = [result]
+        return result
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[Any]:
+        result = list(self.inner.detect_batch(frames))
+        self.last = result
+        return result
+
+
+@dataclass
+class BatchStats:
+    batches: int = 0
+    frames: int = 0
+    max_batch_size: int = 0
+    sizes: collections.Counter[int] = field(default_factory=collections.Counter)
+    detect_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Analysis:
+    result: FrameResult
+    detections: Any  # inference.detections.Detections of this frame
+    line_counts: dict[str, dict[str, int]]
+    zone_occupancy: dict[str, int]
+
+
+class AnalysisEngine:
+    """One detector for every camera; frames of different cameras are detected in one batch.
+
+    Args:
+        load_detector: Builds the detector (called once, in the analysis thread).
+        max_batch: Most frames per detector call.
+        batch_window_s: When a frame arrives while the engine is idle, how long to wait for the other
+            streaming cameras' frames so they share the call.
+    """
+
+    def __init__(self, load_detector: Callable[[], Any], *, max_batch: int = 8, batch_window_s: float = 0.01) -> None:
+        self._load_detector = load_detector
+        self.max_batch = max(1, max_batch)
+        self.batch_window_s = batch_window_s
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-analysis")
+        self._pipeline: VisionPipeline | None = None
+        self._recorder: _RecordingDetector | None = None
+        self._load_lock = asyncio.Lock()
+        self._load_error: str | None = None
+        self._pending: dict[str, tuple[Frame, asyncio.Future[Analysis]]] = {}
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._streaming: set[str] = set()
+        self.stats = BatchStats()
+
+    @property
+    def ready(self) -> bool:
+        return self._pipeline is not None
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def load(self) -> None:
+        """Load the detector (once); Unavailable when it cannot be loaded."""
+        if self._pipeline is not None:
+            return
+        async with self._load_lock:
+            if self._pipeline is not None:
+                return
+            try:
+                detector = await self._run(self._load_detector)
+            except Exception as exc:
+                self._load_error = f"person detector unavailable: {exc}"
+                log.exception("loading the person detector failed")
+                raise Unavailable(self._load_error) from exc
+            self._recorder = _RecordingDetector(detector)
+            self._pipeline = VisionPipeline(self._recorder, cameras={})
+            self._load_error = None
+            if self._task is None:
+                self._task = asyncio.create_task(self._batch_loop(), name="vision-batches")
+
+    async def add_camera(self, key: str, config: CameraConfig, *, streaming: bool) -> None:
+        await self.load()
+        assert self._pipeline is not None
+        await self._run(self._pipeline.add_camera, key, config)
+        if streaming:
+            self._streaming.add(key)
+
+    async def end_tracks(self, key: str) -> FrameResult:
+        """End every open track of a camera (a looping file wrapped); the camera keeps running."""
+        assert self._pipeline is not None
+        return await self._run(self._pipeline.finish, key)
+
+    async def remove_camera(self, key: str) -> FrameResult | None:
+        """Stop a camera: its open tracks end; returns that final result (None if it was never added)."""
+        self._streaming.discard(key)
+        pending = self._pending.pop(key, None)
+        if pending is not None and not pending[1].done():
+            pending[1].cancel()
+        if self._pipeline is None:
+            return None
+        pipeline = self._pipeline
+
+        def remove() -> FrameResult | None:
+            if key not in pipeline.cameras:
+                return None
+            return pipeline.remove_camera(key)
+
+        return await self._run(remove)
+
+    async def analyse(self, key: str, frame: Frame) -> Analysis:
+        """Detect, track and count one frame of one camera (batched with other cameras' frames)."""
+        if self._pipeline is None:
+            await self.load()
+        if key in self._pending:
+            raise RuntimeError(f"camera {key} already has a frame in analysis")
+        future: asyncio.Future[Analysis] = asyncio.get_running_loop().create_future()
+        self._pending[key] = (frame, future)
+        self._wakeup.set()
+        try:
+            return await future
+        except asyncio.CancelledError:
+            entry = self._pending.get(key)
+            if entry is not None and entry[1] is future:
+                del self._pending[key]
+            raise
+
+    async def _batch_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if not self._pending:
+                continue
+            wanted = min(self.max_batch, max(1, len(self._streaming)))
+            deadline = loop.time() + self.batch_window_s
+            while len(self._pending) < wanted and (left := deadline - loop.time()) > 0:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), left)
+            keys = list(self._pending)[: self.max_batch]
+            batch = {k: self._pending.pop(k) for k in keys}
+            if self._pending:
+                self._wakeup.set()
+            try:
+                analyses = await self._run(self._process, {k: f for k, (f, _) in batch.items()})
+            except Exception as exc:
+                log.exception("analysing a batch of %d frames failed", len(batch))
+                for _, fut in batch.values():
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for key, (_, fut) in batch.items():
+                if not fut.done():
+                    fut.set_result(analyses[key])
+
+    def _process(self, frames: dict[str, Frame]) -> dict[str, Analysis]:
+        """In the analysis thread: one batched detector call, then each camera's analytics."""
+        assert self._pipeline is not None and self._recorder is not None
+        frames = {k: f for k, f in frames.items() if k in self._pipeline.cameras}
+        started = time.perf_counter()
+        results = self._pipeline.process_batch(frames)
+        self.stats.detect_seconds += time.perf_counter() - started
+        detections = self._recorder.last
+        self.stats.batches += 1
+        self.stats.frames += len(frames)
+        self.stats.sizes[len(frames)] += 1
+        self.stats.max_batch_size = max(self.stats.max_batch_size, len(frames))
+        analyses: dict[str, Analysis] = {}
+        for key, dets in zip(frames, detections):
+            camera = self._pipeline.cameras[key]
+            analyses[key] = Analysis(results[key], dets, camera.line_counts, camera.zone_occupancy)
+        return analyses
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for _, fut in self._pending.values():
+            if not fut.done():
+                fut.cancel()
+        self._pending.clear()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# One run of one camera
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The latest analysed frame of a camera."""
+
+    version: int
+    frame_index: int
+    timestamp: float
+    wall_time: datetime
+    image: np.ndarray | None
+    tracks: tuple[Track, ...]
+    line_counts: dict[str, dict[str, int]]
+    zone_occupancy: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TrackUpdate:
+    """What one analysed frame changed: for WatchTracks subscribers."""
+
+    org: str
+    camera_id: str
+    session: CameraSession
+    frame_index: int
+    wall_time: datetime
+    tracks: tuple[Track, ...]
+    crossings: tuple[pub.Outgoing, ...]
+    ended_track_ids: tuple[str, ...]
+
+
+class _FpsMeter:
+    def __init__(self, window_s: float = 5.0) -> None:
+        self.window_s = window_s
+        self._times: collections.deque[float] = collections.deque()
+
+    def tick(self, now: float) -> None:
+        self._times.append(now)
+        while self._times and now - self._times[0] > self.window_s:
+            self._times.popleft()
+
+    def rate(self, now: float) -> float:
+        while self._times and now - self._times[0] > self.window_s:
+            self._times.popleft()
+        if len(self._times) < 2:
+            return 0.0
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+
+class CameraSession:
+    """One run of one camera: configuration, counters, status, latest frame, and its events."""
+
+    def __init__(
+        self,
+        *,
+        org: str,
+        camera_id: str,
+        session_id: str,
+        source: str,
+        kind: str,
+        lines: LineSet,
+        zones: Sequence[PolygonZone],
+        engine: AnalysisEngine,
+        publisher: pub.EventPublisher,
+        on_update: Callable[[TrackUpdate], None],
+        tracker: TrackerConfig | None = None,
+        time_mode: str = "wall",
+    ) -> None:
+        self.org = org
+        self.camera_id = camera_id
+        self.session_id = session_id
+        self.source = source
+        self.kind = kind  # "url" | "path" | "device" | "push"
+        self.line_set = lines
+        self.lines: tuple[CameraLine, ...] = lines.lines if lines.reference_size is None else ()
+        self.zones = tuple(zones)
+        self.engine = engine
+        self.publisher = publisher
+        self._on_update = on_update
+        self.tracker = tracker or TrackerConfig()
+        self.time_mode = time_mode  # "wall": stream timestamps are epoch seconds; "media": seconds from start
+        self.key = f"{org}/{camera_id}/{session_id}"
+        self.state = StreamState.CONNECTING
+        self.detail = ""
+        self.frames = 0
+        self.frames_skipped = 0
+        self.reconnects = 0
+        self.frame_size: tuple[int, int] | None = None
+        self.started_at = datetime.now(UTC)
+        self._started_mono = time.monotonic()
+        self._media_origin: float | None = None
+        self.last_frame_at: datetime | None = None
+        self.last_activity = time.monotonic()
+        self.snapshot: Snapshot | None = None
+        self.changed = asyncio.Condition()
+        self.lock = asyncio.Lock()  # one frame at a time (pushed frames)
+        self._fps = _FpsMeter()
+        self._added = False
+        self._line_counts: dict[str, dict[str, int]] = {}
+        self._zone_occupancy: dict[str, int] = {}
+        self._jpeg_cache: tuple[int, int, bytes] | None = None
+        self.events = pub.EventContext(
+            org=org, camera_id=camera_id, session_id=session_id, wall_time=self.wall_time,
+            track_key=self.track_key, line_ids={}, frame_size=None,
+        )
+
+    # ---- identity and time --------------------------------------------------------------------------
+
+    def track_key(self, track_id: int) -> str:
+        """The published id of a tracker id: unique per camera session."""
+        return f"{self.session_id}-{track_id}"
+
+    def wall_time(self, ts: float) -> datetime:
+        """When a stream time happened. Files: session start + media time, never later than now."""
+        if self.time_mode == "wall":
+            return datetime.fromtimestamp(ts, UTC)
+        origin = self._media_origin if self._media_origin is not None else 0.0
+        at = self.started_at.timestamp() + (ts - origin)
+        return datetime.fromtimestamp(min(at, time.time()), UTC)
+
+    @property
+    def fps(self) -> float:
+        return self._fps.rate(time.monotonic())
+
+    @property
+    def line_counts(self) -> dict[str, dict[str, int]]:
+        return self._line_counts
+
+    # ---- lifecycle ----------------------------------------------------------------------------------
+
+    async def ensure_added(self, frame_size: tuple[int, int], *, streaming: bool) -> None:
+        """Register the camera with the engine at its first frame (lines scaled to the frame size)."""
+        if self._added:
+            return
+        self.frame_size = frame_size
+        self.lines = self.line_set.for_frame(frame_size)
+        config = CameraConfig(lines=tuple(line.zone for line in self.lines), zones=self.zones, tracker=self.tracker)
+        await self.engine.add_camera(self.key, config, streaming=streaming)
+        self._added = True
+        self.events = replace(self.events, line_ids={line.zone.name: line.line_id for line in self.lines},
+                              frame_size=frame_size)
+        self._line_counts = {line.zone.name: {"in": 0, "out": 0} for line in self.lines}
+        self._zone_occupancy = {zone.name: 0 for zone in self.zones}
+
+    async def analyse(self, frame: Frame, *, streaming: bool) -> Analysis:
+        await self.ensure_added(frame.size, streaming=streaming)
+        if self._media_origin is None:
+            self._media_origin = frame.timestamp
+        analysis = await self.engine.analyse(self.key, frame)
+        self._line_counts = analysis.line_counts
+        self._zone_occupancy = analysis.zone_occupancy
+        await self.apply(analysis.result, frame.image)
+        return analysis
+
+    async def apply(self, result: FrameResult, image: np.ndarray | None) -> list[pub.Outgoing]:
+        """Publish a result's events and make it the latest snapshot."""
+        crossings = [pub.crossing_event(self.events, c) for c in result.crossings]
+        outgoing = list(crossings)
+        outgoing += [pub.zone_event(self.events, z) for z in result.zone_events]
+        outgoing += [pub.track_end_event(self.events, e) for e in result.ended]
+        if outgoing:
+            await self.publisher.put(self.org, outgoing)
+        now = datetime.now(UTC)
+        if image is not None:
+            self.frames += 1
+            self.last_frame_at = now
+            self.last_activity = time.monotonic()
+            self._fps.tick(self.last_activity)
+        previous = self.snapshot
+        self.snapshot = Snapshot(
+            version=(previous.version + 1) if previous else 1, frame_index=result.frame_index,
+            timestamp=result.timestamp, wall_time=self.wall_time(result.timestamp),
+            image=image if image is not None else (previous.image if previous else None),
+            tracks=result.tracks, line_counts={k: dict(v) for k, v in self._line_counts.items()},
+            zone_occupancy=dict(self._zone_occupancy) if image is not None else {},
+        )
+        self._on_update(TrackUpdate(
+            org=self.org, camera_id=self.camera_id, session=self, frame_index=result.frame_index,
+            wall_time=self.snapshot.wall_time, tracks=result.tracks, crossings=tuple(crossings),
+            ended_track_ids=tuple(self.track_key(e.track_id) for e in result.ended),
+        ))
+        async with self.changed:
+            self.changed.notify_all()
+        return crossings
+
+    async def end_tracks(self) -> None:
+        """End every open track now (looping file wrapped), publishing their ends."""
+        if self._added:
+            result = await self.engine.end_tracks(self.key)
+            await self.apply(result, None)
+
+    async def close(self) -> None:
+        """Remove the camera from the engine; its open tracks end and are published."""
+        if self._added:
+            self._added = False
+            result = await self.engine.remove_camera(self.key)
+            if result is not None:
+                await self.apply(result, None)
+        if self.snapshot is not None:
+            self.snapshot = replace(self.snapshot, tracks=(), version=self.snapshot.version + 1)
+        async with self.changed:
+            self.changed.notify_all()
+
+    async def set_state(self, state: StreamState, detail: str = "", *, publish: bool = True) -> None:
+        changed = state is not self.state
+        self.state = state
+        self.detail = detail
+        if changed and publish and state is not StreamState.CONNECTING:
+            await self.publisher.put(self.org, [pub.status_event(self.camera_id, state.value, detail)])
+        async with self.changed:
+            self.changed.notify_all()
+
+    # ---- the live view ------------------------------------------------------------------------------
+
+    def render_jpeg(self, snapshot: Snapshot, quality: int) -> bytes:
+        """In a thread: the snapshot drawn and JPEG-encoded (cached per snapshot version and quality)."""
+        from services.vision.render import encode_jpeg, render_overlay
+
+        cached = self._jpeg_cache
+        if cached is not None and cached[0] == snapshot.version and cached[1] == quality:
+            return cached[2]
+        assert snapshot.image is not None
+        image = render_overlay(
+            snapshot.image, snapshot.tracks, [line.zone for line in self.lines], self.zones,
+            snapshot.line_counts, snapshot.zone_occupancy,
+        )
+        data = encode_jpeg(image, quality)
+        self._jpeg_cache = (snapshot.version, quality, data)
+        return data
+
+
+# --------------------------------------------------------------------------------------------------
+# Driving a session from a source
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    max_fps: float = 0.0
+    loop: bool = False
+    realtime: bool = False
+    max_frames: int = 0
+    max_reconnect_attempts: int = 0
+
+
+_SOURCE_STATES = {
+    SourceStatus.CONNECTING: StreamState.CONNECTING,
+    SourceStatus.CONNECTED: StreamState.CONNECTED,
+    SourceStatus.RECONNECTING: StreamState.RECONNECTING,
+    SourceStatus.FAILED: StreamState.FAILED,
+}
+
+
+class StreamWorker:
+    """The task that reads a camera's source and feeds its session until stopped or the source ends."""
+
+    def __init__(
+        self,
+        session: CameraSession,
+        open_source: Callable[[Callable[[SourceStatus, str | None], None] | None], FrameSource],
+        options: StreamOptions,
+        first_source: FrameSource | None = None,
+    ) -> None:
+        self.session = session
+        self._open_source = open_source
+        self.options = options
+        self._first_source = first_source
+        self._task: asyncio.Task[None] | None = None
+        self._reader: FrameReader | None = None
+        self._stop_reason = ""
+        self._stopping = asyncio.Event()
+        self._status_tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"vision-stream:{self.session.key}")
+
+    async def stop(self, reason: str = "stopped on request", timeout: float = 10.0) -> None:
+        """Stop after the frame in analysis (its events are published); cancel after ``timeout``."""
+        self._stop_reason = reason
+        self._stopping.set()
+        if self._reader is not None:
+            self._reader.stop()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        except (asyncio.CancelledError, Exception) as exc:  # noqa: BLE001 - the task logged its own failure
+            log.debug("stream %s ended with %r", self.session.key, exc)
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(self._task)
+
+    # Called from the reader thread by LiveSource.
+    def _status_callback(self, loop: asyncio.AbstractEventLoop) -> Callable[[SourceStatus, str | None], None]:
+        def on_status(status: SourceStatus, detail: str | None) -> None:
+            state = _SOURCE_STATES.get(status)
+            if state is None:
+                return
+
+            def apply() -> None:
+                if status is SourceStatus.RECONNECTING:
+                    self.session.reconnects += 1
+                task = asyncio.ensure_future(self.session.set_state(state, detail or ""))
+                self._status_tasks.add(task)
+                task.add_done_callback(self._status_tasks.discard)
+
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(apply)
+
+        return on_status
+
+    async def _run(self) -> None:
+        session, opts = self.session, self.options
+        loop = asyncio.get_running_loop()
+        index_offset = 0
+        time_offset = 0.0
+        last_index = -1
+        last_ts: float | None = None
+        last_analysed_ts: float | None = None
+        pace_origin: tuple[float, float] | None = None  # (monotonic, stream ts) for realtime pacing
+        min_gap = 1.0 / opts.max_fps if opts.max_fps > 0 else 0.0
+        analysed = 0
+        final_state, final_detail = StreamState.STOPPED, ""
+        source = self._first_source
+        try:
+            while True:
+                if source is None:
+                    source = await asyncio.to_thread(self._open_source, self._status_callback(loop))
+                is_live = isinstance(source, LiveSource)
+                fps = source.fps or 0.0
+                self._reader = reader = FrameReader(source, latest_only=is_live, name=session.key)
+                if self._stopping.is_set():
+                    reader.stop()
+                reader.start()
+                source = None
+                dropped_seen = 0
+                while True:
+                    try:
+                        frame = await reader.get()
+                    except SourceError as exc:
+                        final_state, final_detail = StreamState.FAILED, str(exc)
+                        return
+                    if frame is None or self._stopping.is_set():
+                        break
+                    session.frames_skipped += reader.dropped - dropped_seen
+                    dropped_seen = reader.dropped
+                    index = frame.index + index_offset
+                    ts = frame.timestamp + time_offset
+                    if last_ts is not None and ts <= last_ts:
+                        ts = last_ts + (1.0 / fps if fps else 1e-3)
+                    last_index, last_ts = index, ts
+                    if min_gap and last_analysed_ts is not None and ts - last_analysed_ts < min_gap - 1e-6:
+                        session.frames_skipped += 1
+                        continue
+                    if opts.realtime and not is_live:
+                        if pace_origin is None:
+                            pace_origin = (time.monotonic(), ts)
+                        delay = pace_origin[0] + (ts - pace_origin[1]) - time.monotonic()
+                        if delay > 0:
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(self._stopping.wait(), delay)
+                            if self._stopping.is_set():
+                                break
+                    if session.state is not StreamState.CONNECTED:
+                        await session.set_state(StreamState.CONNECTED, "")
+                    await session.analyse(Frame(frame.image, index, ts), streaming=True)
+                    last_analysed_ts = ts
+                    analysed += 1
+                    if opts.max_frames and analysed >= opts.max_frames:
+                        final_detail = f"analysed {analysed} frames (max_frames)"
+                        return
+                await reader.join()
+                if self._stopping.is_set():
+                    final_detail = self._stop_reason
+                    return
+                if is_live:
+                    # A LiveSource ends only when closed (stop) or after reporting failure.
+                    final_detail = self._stop_reason or "source closed"
+                    return
+                if not opts.loop:
+                    final_detail = "end of video file"
+                    return
+                # Looping file: people do not teleport from the last frame to the first.
+                await session.end_tracks()
+                index_offset = last_index + 1
+                time_offset = (last_ts or 0.0) + (1.0 / fps if fps else 0.1)
+                pace_origin = None
+        except asyncio.CancelledError:
+            final_state, final_detail = StreamState.STOPPED, self._stop_reason or "stopped"
+            raise
+        except SourceError as exc:
+            final_state, final_detail = StreamState.FAILED, str(exc)
+        except Exception as exc:
+            log.exception("stream %s failed", session.key)
+            final_state, final_detail = StreamState.FAILED, f"analysis failed: {exc}"
+        finally:
+            await self._finish(final_state, final_detail)
+
+    async def _finish(self, state: StreamState, detail: str) -> None:
+        session = self.session
+        if self._reader is not None:
+            self._reader.stop()
+            await self._reader.join(1.0)
+        for task in list(self._status_tasks):
+            with contextlib.suppress(Exception):
+                await task
+        try:
+            await session.close()
+        except Exception:
+            log.exception("closing stream %s failed", session.key)
+        if session.state is StreamState.FAILED and state is StreamState.STOPPED and not self._stop_reason:
+            state, detail = StreamState.FAILED, session.detail
+        await session.set_state(state, detail)
+        log.info("stream %s/%s %s%s", session.org, session.camera_id, state.value, f": {detail}" if detail else "")
+
+
+def open_stream_source(
+    kind: str, target: str | int, *, max_reconnect_attempts: int = 0
+) -> Callable[[Callable[[SourceStatus, str | None], None] | None], FrameSource]:
+    """A function that opens the source (in a thread) with a status callback for live sources."""
+
+    def opener(on_status: Callable[[SourceStatus, str | None], None] | None) -> FrameSource:
+        if kind == "path":
+            return VideoFileSource(str(target))
+        return LiveSource(
+            int(target) if kind == "device" else str(target), on_status=on_status,
+            max_attempts=max_reconnect_attempts or None,
+        )
+
+    return opener

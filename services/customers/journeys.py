@@ -378,9 +378,9 @@ class JourneyBuilder:
                 continue
             gap = t - last.last_time
             d = _dist(last.last_point, point)
-            if 0 < gap <= self.config.stitch_gap_s and d <= self.config.stitch_distance_px:
-                if best is None or (d, gap) < best[:2]:
-                    best = (d, gap, vid)
+            close = 0 < gap <= self.config.stitch_gap_s and d <= self.config.stitch_distance_px
+            if close and (best is None or (d, gap) < best[:2]):
+                best = (d, gap, vid)
         return best[2] if best else None
 
     def _add_point(self, track: _Track, t: float, point: Point) -> None:
@@ -491,9 +491,9 @@ class JourneyBuilder:
                 continue
             gap = first.first_time - ended.last_time
             d = _dist(ended.last_point, first.first_point)
-            if 0 < gap <= self.config.stitch_gap_s and d <= self.config.stitch_distance_px:
-                if best is None or (d, gap) < best[:2]:
-                    best = (d, gap, vid)
+            close = 0 < gap <= self.config.stitch_gap_s and d <= self.config.stitch_distance_px
+            if close and (best is None or (d, gap) < best[:2]):
+                best = (d, gap, vid)
         if best is None:
             return
         other = self._visits.pop(best[2])

@@ -9,10 +9,22 @@ import pytest
 from services.core.errors import InvalidArgument
 from services.customers.behavior import DEFAULT_RULES, BehaviorRule, BehaviorRules
 from services.customers.conversion import (
-    NO_PURCHASE, PURCHASED, ConversionBook, POSTransaction, Presence, match_transaction,
+    NO_PURCHASE,
+    PURCHASED,
+    ConversionBook,
+    POSTransaction,
+    Presence,
+    match_transaction,
 )
 from services.customers.journeys import (
-    CustomerEntry, CustomerJourney, JourneyBuilder, JourneyComplete, JourneyConfig, ZoneStay, downsample, merge_stays,
+    CustomerEntry,
+    CustomerJourney,
+    JourneyBuilder,
+    JourneyComplete,
+    JourneyConfig,
+    ZoneStay,
+    downsample,
+    merge_stays,
 )
 from tests.customers.sim import Person, rect, simulate
 

@@ -1,0 +1,61 @@
+"""Starting the customers service inside a process: servicer, NATS consumer, outbox/webhook dispatcher."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from footfall.v1 import customers_pb2, customers_pb2_grpc
+
+from services.core.db import Database
+from services.core.events import EventBus
+from services.core.grpc import GrpcServer
+from services.customers.behavior import BehaviorRules
+from services.customers.consumer import JourneyConsumer
+from services.customers.service import Customers, CustomersConfig
+from services.customers.servicer import CustomersServicer
+from services.customers.webhooks import Dispatcher
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = customers_pb2.DESCRIPTOR.services_by_name["CustomersService"].full_name
+
+
+@dataclass
+class CustomersRuntime:
+    customers: Customers
+    servicer: CustomersServicer
+    consumer: JourneyConsumer | None
+    dispatcher: Dispatcher
+
+    async def stop(self) -> None:
+        """Stops consuming and dispatching (the database, bus and gRPC server belong to the caller)."""
+        if self.consumer is not None:
+            await self.consumer.stop()
+        await self.dispatcher.stop()
+
+
+async def start_customers(
+    settings: Any, db: Database, bus: EventBus | None, grpc_server: GrpcServer | None, *,
+    rules: BehaviorRules | str | None = None, config: CustomersConfig | None = None,
+    consume: bool = True,
+) -> CustomersRuntime:
+    """Register the gRPC servicer (call before ``grpc_server.start()``), start consuming vision events and
+    start the dispatcher. ``rules``: a rule set or a JSON/TOML file; default the
+    ``customers_behavior_rules`` setting when present, else the built-in rules."""
+    config = config or CustomersConfig.from_settings(settings)
+    if rules is None:
+        rules = getattr(settings, "customers_behavior_rules", None) or None
+    customers = Customers(db, config=config, rules=rules)
+    servicer = CustomersServicer(customers, getattr(settings, "default_org", "default"))
+    if grpc_server is not None:
+        grpc_server.add(customers_pb2_grpc.add_CustomersServiceServicer_to_server, servicer, SERVICE_NAME)
+    consumer = None
+    if bus is not None and consume:
+        consumer = JourneyConsumer(customers, bus)
+        consumer.start()
+    dispatcher = Dispatcher(customers, bus, config=config)
+    dispatcher.start()
+    log.info("customers service started (consumer: %s)", "on" if consumer else "off")
+    return CustomersRuntime(customers, servicer, consumer, dispatcher)

@@ -1,0 +1,1 @@
+"""Maintenance tools for the inference package (model conversion, benchmarks); not imported at run time."""

@@ -1,0 +1,1 @@
+"""Triton serving: the model repository, its preparation script and a local test server launcher."""

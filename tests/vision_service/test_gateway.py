@@ -1,0 +1,261 @@
+"""The gateway's vision adapters (seed 002 REST routes, MJPEG, websocket, GraphQL) over the real service.
+
+JSON routes go through `httpx.ASGITransport`; the MJPEG stream and the websockets need a real uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+import websockets
+from starlette.applications import Starlette
+
+from graph.app import create_app
+from graph.rest.vision import routes
+from graph.schema import DEFAULT_MODULES, build_schema
+from graph.schema.vision import VISION
+from services.core.config import Settings
+from services.core.embedded import free_port
+from services.core.events import EventBus
+from tests.vision_service.conftest import Vision, jpeg, new_camera, start_vision_stack, stop_vision_stack
+
+pytestmark = pytest.mark.data
+
+FRAME_REQUIRED = {"detail": "frame_b64 is required"}
+
+
+@pytest.fixture
+async def stack(event_bus: EventBus, detector: Any, tmp_path: Path) -> AsyncIterator[tuple[Vision, Starlette]]:
+    vision = await start_vision_stack(event_bus, detector)
+    settings = Settings(data_dir=tmp_path, default_org=vision.org)
+    app = create_app(settings, vision.channel, extra_routes=routes(vision.channel, settings),
+                     schema=build_schema([*DEFAULT_MODULES, VISION]))
+    yield vision, app
+    await stop_vision_stack(vision)
+
+
+@pytest.fixture
+async def client(stack: tuple[Vision, Starlette]) -> AsyncIterator[httpx.AsyncClient]:
+    vision, app = stack
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                 headers={"X-Footfall-Org": vision.org}) as c:
+        yield c
+
+
+@pytest.fixture
+async def live_server(stack: tuple[Vision, Starlette]) -> AsyncIterator[str]:
+    _, app = stack
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio", lifespan="off",
+                                           log_level="warning"))
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    assert server.started
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    await asyncio.wait_for(task, 10)
+
+
+def b64(image: np.ndarray) -> str:
+    return base64.b64encode(jpeg(image)).decode()
+
+
+async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    r = await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_process_frame_returns_overlay_data(
+    client: httpx.AsyncClient, pets_frames: Callable[[int, int], list[np.ndarray]]
+) -> None:
+    frames = pets_frames(200, 3)
+    r = await client.post("/process-frame", json={"frame_b64": b64(frames[0]), "camera_id": "kiosk"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"camera_id", "timestamp", "detections"} and body["camera_id"] == "kiosk"
+    assert body["timestamp"].startswith("20")
+    assert len(body["detections"]) >= 3
+    for d in body["detections"]:
+        assert set(d) == {"bbox", "user_id", "confidence", "name", "loyalty_status", "object_id"}
+        assert len(d["bbox"]) == 4 and all(isinstance(v, int) for v in d["bbox"])
+        assert d["bbox"][0] < d["bbox"][2] and d["bbox"][1] < d["bbox"][3]
+        assert 0 < d["confidence"] <= 1 and d["user_id"] is None and d["object_id"] is None
+    # A data: URL works too, and from the second frame on people carry their track ids.
+    for image in frames[1:]:
+        r = await client.post("/process-frame", json={"frame_b64": "data:image/jpeg;base64," + b64(image),
+                                                      "camera_id": "kiosk"})
+        assert r.status_code == 200, r.text
+    ids = [d["object_id"] for d in r.json()["detections"] if d["object_id"]]
+    assert len(ids) >= 3 and len(set(ids)) == len(ids)
+    # Without camera_id: the seed's default.
+    r = await client.post("/process-frame", json={"frame_b64": b64(frames[0])})
+    assert r.status_code == 200 and r.json()["camera_id"] == "device-camera"
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"camera_id": "kiosk"}, {"frame_b64": ""}, {"frame_b64": "   "}, {"frame_b64": None}, {"frame_b64": 42},
+    {"frame_b64": "***not base64***"}, {"frame_b64": base64.b64encode(b"plain text, not an image").decode()},
+    {"frame_b64": "data:image/png;base64,"},
+])
+async def test_process_frame_rejects_missing_or_bad_frames(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    r = await client.post("/process-frame", json=body)
+    assert r.status_code == 400 and r.json() == FRAME_REQUIRED
+
+
+async def test_camera_tracking_shape(
+    client: httpx.AsyncClient, pets_frames: Callable[[int, int], list[np.ndarray]]
+) -> None:
+    for image in pets_frames(300, 3):
+        r = await client.post("/process-frame", json={"frame_b64": b64(image), "camera_id": "aisle-3"})
+        assert r.status_code == 200
+    r = await client.get("/cameras/aisle-3/tracking")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"camera_id", "tracked_objects"} and body["camera_id"] == "aisle-3"
+    assert len(body["tracked_objects"]) >= 3
+    for o in body["tracked_objects"]:
+        assert set(o) == {"object_id", "camera_id", "bbox", "confidence", "object_type", "last_seen", "user_id",
+                          "identification_confidence"}
+        assert o["camera_id"] == "aisle-3" and o["object_type"] == "person" and len(o["bbox"]) == 4
+        assert o["user_id"] is None and o["identification_confidence"] == 0.0 and o["last_seen"].startswith("20")
+    r = await client.get("/cameras/no-such-camera/tracking")
+    assert r.status_code == 404 and r.json() == {"detail": "Camera not found"}
+
+
+async def _read_part(response: httpx.Response) -> tuple[dict[str, str], bytes]:
+    """The first part of a multipart/x-mixed-replace body: its headers and payload."""
+    buffer = b""
+    async for chunk in response.aiter_bytes():
+        buffer += chunk
+        head_end = buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            continue
+        lines = buffer[:head_end].decode().split("\r\n")
+        assert lines[0] == "--frame", lines
+        headers = dict(line.split(": ", 1) for line in lines[1:])
+        length = int(headers["Content-Length"])
+        if len(buffer) >= head_end + 4 + length + 2:
+            payload = buffer[head_end + 4: head_end + 4 + length]
+            assert buffer[head_end + 4 + length: head_end + 6 + length] == b"\r\n"
+            return headers, payload
+    raise AssertionError("the stream ended before a whole part arrived")
+
+
+async def test_mjpeg_stream_sends_annotated_jpeg_frames(
+    stack: tuple[Vision, Starlette], live_server: str, pets_video: Path
+) -> None:
+    vision, _ = stack
+    camera = new_camera("LIVE")
+    async with httpx.AsyncClient(base_url=f"http://{live_server}", headers={"X-Footfall-Org": vision.org},
+                                 timeout=30) as http:
+        # Start the stream through GraphQL (loop at the video's real rate), then watch it.
+        started = await gql(http, """
+            mutation($input: StartStreamInput!) { startStream(input: $input) { cameraId status sessionId lines { name } } }
+        """, {"input": {"cameraId": camera, "path": str(pets_video), "loop": True, "realtime": True,
+                        "lines": [{"name": "door", "x1": 240, "y1": 0, "x2": 240, "y2": 360}]}})
+        assert not started.get("errors"), started
+        assert started["data"]["startStream"]["cameraId"] == camera
+        assert started["data"]["startStream"]["lines"] == [{"name": "door"}]
+
+        async with http.stream("GET", f"/cameras/{camera}/stream") as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"] == "multipart/x-mixed-replace; boundary=frame"
+            headers, payload = await _read_part(response)
+        assert headers["Content-Type"] == "image/jpeg" and payload[:2] == b"\xff\xd8" and payload[-2:] == b"\xff\xd9"
+        image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR)
+        assert image is not None and image.shape == (360, 480, 3)
+
+        r = await http.get("/cameras/NOPE/stream")
+        assert r.status_code == 404 and r.json() == {"detail": "Camera not found"}
+
+        # GraphQL: the stream is listed and its tracks can be read; stopping it reports stopped.
+        body = await gql(http, "{ visionStreams { streams { cameraId status source frames } nextPageToken } }")
+        streams = body["data"]["visionStreams"]["streams"]
+        assert [s["cameraId"] for s in streams] == [camera] and streams[0]["status"] == "CONNECTED"
+        body = await gql(http, "query($c: String!) { tracks(cameraId: $c) { cameraId frameIndex tracks { trackId } } }",
+                         {"c": camera})
+        assert body["data"]["tracks"]["cameraId"] == camera
+        body = await gql(http, "mutation($c: String!) { stopStream(cameraId: $c) { status statusDetail } }",
+                         {"c": camera})
+        assert body["data"]["stopStream"] == {"status": "STOPPED", "statusDetail": "stopped on request"}
+        body = await gql(http, "query($c: String!) { tracks(cameraId: $c) { cameraId } }", {"c": "missing"})
+        assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_mjpeg_stream_is_503_while_the_camera_has_no_frame(
+    stack: tuple[Vision, Starlette], client: httpx.AsyncClient
+) -> None:
+    vision, _ = stack
+    camera = new_camera("DOWN")
+    r = await client.post("/graphql", json={
+        "query": "mutation($i: StartStreamInput!) { startStream(input: $i) { status } }",
+        "variables": {"i": {"cameraId": camera, "url": f"rtsp://127.0.0.1:{free_port()}/x"}},
+    })
+    assert not r.json().get("errors"), r.text
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while (await vision.service.get_stream(vision.org, camera)).state.value != "reconnecting":
+        assert loop.time() < deadline
+        await asyncio.sleep(0.05)
+    r = await client.get(f"/cameras/{camera}/stream")
+    assert r.status_code == 503 and r.json() == {"detail": "Service not ready"}
+
+
+async def test_tracking_websocket_and_graphql_subscription(
+    stack: tuple[Vision, Starlette], live_server: str, pets_frames: Callable[[int, int], list[np.ndarray]]
+) -> None:
+    vision, _ = stack
+    frames = pets_frames(400, 4)
+    async with httpx.AsyncClient(base_url=f"http://{live_server}", headers={"X-Footfall-Org": vision.org},
+                                 timeout=30) as http:
+        r = await http.post("/process-frame", json={"frame_b64": b64(frames[0]), "camera_id": "ws-cam"})
+        assert r.status_code == 200
+        async with (
+            websockets.connect(f"ws://{live_server}/ws/tracking?org={vision.org}") as ws,
+            websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"]) as gws,
+        ):
+            await gws.send(json.dumps({"type": "connection_init", "payload": {"org": vision.org}}))
+            assert json.loads(await asyncio.wait_for(gws.recv(), 10))["type"] == "connection_ack"
+            await gws.send(json.dumps({"type": "subscribe", "id": "t", "payload": {
+                "query": "subscription($c: String) { trackUpdates(cameraId: $c) { cameraId frameIndex "
+                         "tracks { trackId confidence box { x1 y1 x2 y2 } } } }",
+                "variables": {"c": "ws-cam"}}}))
+            await asyncio.sleep(0.3)  # both subscriptions registered
+            for image in frames[1:]:
+                r = await http.post("/process-frame", json={"frame_b64": b64(image), "camera_id": "ws-cam"})
+                assert r.status_code == 200
+            messages = [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(3)]
+            assert [m["frame_index"] for m in messages] == [1, 2, 3]
+            last = messages[-1]
+            assert last["type"] == "tracking_update" and last["camera_id"] == "ws-cam" and last["tracked_objects"]
+            assert set(last["tracked_objects"][0]) >= {"object_id", "camera_id", "bbox", "confidence", "object_type"}
+
+            updates = []
+            while len(updates) < 3:
+                msg = json.loads(await asyncio.wait_for(gws.recv(), 10))
+                if msg["type"] == "ping":
+                    await gws.send(json.dumps({"type": "pong"}))
+                    continue
+                assert msg["type"] == "next" and not msg["payload"].get("errors"), msg
+                updates.append(msg["payload"]["data"]["trackUpdates"])
+            assert [u["frameIndex"] for u in updates] == [1, 2, 3] and updates[-1]["tracks"]
+
+        async with websockets.connect(f"ws://{live_server}/ws/tracking?camera_id=unknown&org={vision.org}") as ws:
+            msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert msg == {"type": "error", "detail": "Camera not found"}

@@ -746,6 +746,8 @@ class StreamWorker:
                         if pace_origin is None:
                             pace_origin = (time.monotonic(), ts)
                         delay = pace_origin[0] + (ts - pace_origin[1]) - time.monotonic()
+                        if delay < -0.5:  # fell behind (slow analysis): re-anchor instead of bursting
+                            pace_origin, delay = (time.monotonic(), ts), 0.0
                         if delay > 0:
                             with contextlib.suppress(TimeoutError):
                                 await asyncio.wait_for(self._stopping.wait(), delay)

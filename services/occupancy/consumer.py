@@ -9,7 +9,6 @@ organisation does not match the subject, are recorded as rejected and acked (red
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,16 +20,13 @@ from services.core.events import EventBus, ReceivedEvent
 from services.core.tenancy import validate_org
 from services.occupancy import convert
 from services.occupancy.domain import Crossing
+from services.occupancy.pull import BatchPuller
 from services.occupancy.service import OccupancyService, SourceStatus
 
 log = logging.getLogger(__name__)
 
 CROSSING_DURABLE = "occupancy-crossings"
 SOURCE_STATUS_DURABLE = "occupancy-source-status"
-
-
-class ConsumerStopping(RuntimeError):
-    """Raised for a batch fetched while stopping: the bus naks it, so another consumer gets it at once."""
 
 
 class _Consumer:
@@ -42,28 +38,15 @@ class _Consumer:
         self.bus = bus
         self.batch = batch
         self.ack_wait_s = ack_wait_s
-        self._task: asyncio.Task[None] | None = None
-        self._busy = asyncio.Lock()
-        self._stopping = False
+        self._puller = BatchPuller(bus, self.durable, bus.subject("*", "vision", self.event), self.handle,
+                                   batch=batch, ack_wait_s=ack_wait_s)
 
     def start(self) -> None:
-        self._task = self.bus.consume(self.durable, self.bus.subject("*", "vision", self.event), self._handle,
-                                      batch=self.batch, ack_wait_s=self.ack_wait_s)
+        self._puller.start()
 
     async def stop(self) -> None:
-        """Let the batch in progress commit and be acked, then stop fetching."""
-        self._stopping = True
-        async with self._busy:
-            if self._task is not None:
-                self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
-                self._task = None
-
-    async def _handle(self, events: Sequence[ReceivedEvent]) -> None:
-        if self._stopping:
-            raise ConsumerStopping(f"{self.durable} is stopping; {len(events)} events handed back for redelivery")
-        async with self._busy:
-            await self.handle(events)
+        """Let the batch in progress commit and be acked, hand back what is buffered, stop fetching."""
+        await self._puller.stop()
 
     async def handle(self, events: Sequence[ReceivedEvent]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -103,8 +86,7 @@ class CrossingConsumer(_Consumer):
             if not env.payload.Unpack(payload):
                 bad.setdefault(org, []).append((env.event_id, "", 0, "", f"payload is {env.payload.type_url}"))
                 continue
-            fallback = convert.from_ts(env.occurred_at) or now
-            by_org.setdefault(org, []).append(convert.crossing_from_event(env.event_id, payload, fallback))
+            by_org.setdefault(org, []).append(convert.crossing_from_event(env, payload, now))
         for org, crossings in by_org.items():
             await self.service.apply_crossings(org, crossings)
         for org, rejections in bad.items():

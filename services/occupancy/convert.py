@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from footfall.v1 import common_pb2, events_pb2, occupancy_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -43,10 +43,15 @@ def ts(dt: datetime | None) -> Timestamp | None:
     return out
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def from_ts(value: Timestamp) -> datetime | None:
-    if value.seconds == 0 and value.nanos == 0:
+    """An aware UTC datetime (microseconds), None for the zero timestamp."""
+    seconds, nanos = value.seconds, value.nanos
+    if seconds == 0 and nanos == 0:
         return None
-    return value.ToDatetime(tzinfo=UTC)
+    return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
 
 
 def camera(c: d.Camera) -> occupancy_pb2.Camera:
@@ -119,13 +124,14 @@ def monthly(r: d.RollupRow) -> occupancy_pb2.MonthlyOccupancy:
     )
 
 
-def crossing_from_event(event_id: str, payload: events_pb2.LineCrossed, fallback_time: datetime) -> d.Crossing:
-    """A `LineCrossed` payload as a domain crossing (its own occurred_at, else the envelope's)."""
-    occurred = from_ts(payload.occurred_at) if payload.HasField("occurred_at") else None
+def crossing_from_event(envelope: events_pb2.EventEnvelope, payload: events_pb2.LineCrossed,
+                        now: datetime) -> d.Crossing:
+    """A `LineCrossed` payload as a domain crossing (its occurred_at, else the envelope's, else now)."""
+    occurred = from_ts(payload.occurred_at) or from_ts(envelope.occurred_at) or now
     return d.Crossing(
-        event_id=event_id, camera_key=payload.camera_id, line_id=payload.line_id, line_name=payload.line_name,
-        direction=CROSSING_FROM_PB.get(payload.direction), track_id=payload.track_id,
-        confidence=payload.confidence, occurred_at=occurred or fallback_time,
+        event_id=envelope.event_id, camera_key=payload.camera_id, line_id=payload.line_id,
+        line_name=payload.line_name, direction=CROSSING_FROM_PB.get(payload.direction), track_id=payload.track_id,
+        confidence=payload.confidence, occurred_at=occurred,
     )
 
 

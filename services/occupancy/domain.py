@@ -32,6 +32,7 @@ Definitions (the API's field descriptions refer to these):
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,6 @@ from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.core.errors import InvalidArgument
-import itertools
 
 SLOT = timedelta(minutes=5)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -477,7 +477,7 @@ def reject_reason(cams: dict[str, CameraLedger], crossing: Crossing) -> tuple[st
 
 def apply_batch(
     cams: dict[str, CameraLedger], crossings: Sequence[Crossing], fresh: set[str], *, now: datetime,
-    tz: ZoneInfo, rules: AlertRules,
+    tz: ZoneInfo, rules: AlertRules, rejections: Sequence[tuple[str, bool] | None] | None = None,
 ) -> BatchResult:
     """Apply `crossings` in order to the locked camera ledgers.
 
@@ -486,11 +486,12 @@ def apply_batch(
     """
     result = BatchResult()
     seen: set[str] = set()
-    for crossing in crossings:
+    if rejections is None:
+        rejections = [reject_reason(cams, c) for c in crossings]
+    for crossing, rejected in zip(crossings, rejections, strict=True):
         cam = cams.get(crossing.camera_key)
         if cam is not None:
             cam.last_event_at = now
-        rejected = reject_reason(cams, crossing)
         if rejected is not None:
             result.outcomes.append(CrossingOutcome(crossing.event_id, Outcome.REJECTED, rejected[0],
                                                    cam.camera_id if cam else None, rejected[1]))

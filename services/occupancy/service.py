@@ -208,9 +208,11 @@ class OccupancyService:
         now = self.clock()
         async with self.db.tenant(org) as conn:
             cams = await self.store.lock_ledgers(conn, {c.camera_key for c in crossings})
-            candidates = [c.event_id for c in crossings if reject_reason(cams, c) is None]
+            rejections = [reject_reason(cams, c) for c in crossings]
+            candidates = [c.event_id for c, r in zip(crossings, rejections, strict=True) if r is None]
             fresh = await claim_events(conn, CROSSINGS_CONSUMER, org, candidates) if candidates else set()
-            result = apply_batch(cams, crossings, fresh, now=now, tz=self.tz, rules=self.rules)
+            result = apply_batch(cams, crossings, fresh, now=now, tz=self.tz, rules=self.rules,
+                                 rejections=rejections)
             for cam in cams.values():
                 first = result.min_occurred.get(cam.camera_id)
                 if first is not None and cam.rollup_horizon is not None and first < cam.rollup_horizon:

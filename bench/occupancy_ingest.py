@@ -38,15 +38,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "proto"))
 
-from footfall.v1 import common_pb2, events_pb2  # noqa: E402
-from services.core.config import Settings  # noqa: E402
-from services.core.db import Database  # noqa: E402
-from services.core.embedded import EmbeddedPostgres, NatsServer  # noqa: E402
-from services.core.events import EventBus, make_envelope  # noqa: E402
-from services.core.migrations import apply_migrations  # noqa: E402
-from services.occupancy import start_occupancy  # noqa: E402
-from services.occupancy.domain import LineDirection, NewCamera, NewLine  # noqa: E402
-from services.occupancy.service import OccupancyService  # noqa: E402
+from footfall.v1 import common_pb2, events_pb2
+
+from services.core.config import Settings
+from services.core.db import Database
+from services.core.embedded import EmbeddedPostgres, NatsServer
+from services.core.events import EventBus, make_envelope
+from services.core.migrations import apply_migrations
+from services.occupancy import start_occupancy
+from services.occupancy.domain import LineDirection, NewCamera, NewLine
+from services.occupancy.service import OccupancyService
 
 ORG = "bench"
 STREAM = "BENCH"

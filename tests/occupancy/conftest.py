@@ -10,8 +10,8 @@ from typing import Any
 
 import grpc
 import pytest
-
 from footfall.v1 import common_pb2, events_pb2, occupancy_pb2, occupancy_pb2_grpc
+
 from services.core.config import Settings
 from services.core.db import Database
 from services.core.events import EventBus, make_envelope
@@ -44,7 +44,7 @@ class Api:
         self.stub = stub
         self.org = org
 
-    def as_org(self, org: str) -> "Api":
+    def as_org(self, org: str) -> Api:
         return Api(self.stub, org)
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-
 from footfall.v1 import common_pb2, occupancy_pb2
+
 from tests.occupancy.conftest import Api, create_camera, create_line
 
 IN, OUT = common_pb2.CROSSING_DIRECTION_IN, common_pb2.CROSSING_DIRECTION_OUT
-SEED_CAMERA = dict(camera_id="GATE_A", camera_name="Gate A Entrance", location="Main Gate", camera_type="entry_only",
-                   max_occupancy=100, resolution_width=1920, resolution_height=1080)
+SEED_CAMERA = {"camera_id": "GATE_A", "camera_name": "Gate A Entrance", "location": "Main Gate", "camera_type": "entry_only",
+                   "max_occupancy": 100, "resolution_width": 1920, "resolution_height": 1080}
 
 
 async def expect_code(call, code: grpc.StatusCode) -> str:  # type: ignore[no-untyped-def]
@@ -100,10 +100,10 @@ async def test_lines_create_get_list_update_and_validation(api: Api) -> None:
     assert updated.confidence_threshold == 0.6 and updated.x2 == 1920 and updated.direction == line.direction
 
     bad = {
-        "outside the frame": dict(x1=0, y1=300, x2=1921, y2=300),
-        "negative": dict(x1=-1, y1=300, x2=100, y2=300),
-        "zero length": dict(x1=5, y1=5, x2=5, y2=5),
-        "not finite": dict(x1=float("nan"), y1=5, x2=5, y2=5),
+        "outside the frame": {"x1": 0, "y1": 300, "x2": 1921, "y2": 300},
+        "negative": {"x1": -1, "y1": 300, "x2": 100, "y2": 300},
+        "zero length": {"x1": 5, "y1": 5, "x2": 5, "y2": 5},
+        "not finite": {"x1": float("nan"), "y1": 5, "x2": 5, "y2": 5},
     }
     for coords in bad.values():
         await expect_code(api.CreateLine(camera_id=camera.id, line_name="bad", direction=common_pb2.LINE_DIRECTION_ENTRY,
@@ -156,7 +156,7 @@ async def test_entry_and_exit_lines(api: Api) -> None:
 
 
 async def test_facility_live_and_stats(api: Api) -> None:
-    a, _ = await seed_camera(api)
+    _a, _ = await seed_camera(api)
     b = await create_camera(api, "GATE_B", max_occupancy=100)
     await create_line(api, b.id, "door")
     c = await create_camera(api, "STOCK")  # no capacity

@@ -80,10 +80,10 @@ def ledger(**kw: object) -> CameraLedger:
     lines = [LineRule(1, "door", LineDirection.BIDIRECTIONAL, 0.5, True),
              LineRule(2, "in-only", LineDirection.ENTRY, 0.5, True),
              LineRule(3, "off", LineDirection.ENTRY, 0.5, False)]
-    base = dict(camera_id=7, camera_key="GATE_A", is_active=True, max_occupancy=0, current=0, total_entries=0,
-                total_exits=0, last_seq=0, unique_day=None, unique_persons=0, anomaly_minute=None, anomaly_count=0,
-                last_updated=None, last_event_at=None, rollup_horizon=None, rollup_dirty_from=None,
-                lines_by_id={ln.id: ln for ln in lines}, lines_by_name={ln.name: ln for ln in lines})
+    base = {"camera_id": 7, "camera_key": "GATE_A", "is_active": True, "max_occupancy": 0, "current": 0, "total_entries": 0,
+                "total_exits": 0, "last_seq": 0, "unique_day": None, "unique_persons": 0, "anomaly_minute": None, "anomaly_count": 0,
+                "last_updated": None, "last_event_at": None, "rollup_horizon": None, "rollup_dirty_from": None,
+                "lines_by_id": {ln.id: ln for ln in lines}, "lines_by_name": {ln.name: ln for ln in lines}}
     base.update(kw)
     return CameraLedger(**base)  # type: ignore[arg-type]
 
@@ -93,9 +93,9 @@ def x(i: int, direction: CrossingDirection = IN, *, line: str = "door", camera: 
     return Crossing(f"e{i}", camera, 0, line, direction, track or f"t{i}", confidence, at)
 
 
-def run(cam: CameraLedger, crossings: list[Crossing], rules: AlertRules = AlertRules(), fresh: set[str] | None = None):  # type: ignore[no-untyped-def]
+def run(cam: CameraLedger, crossings: list[Crossing], rules: AlertRules | None = None, fresh: set[str] | None = None):  # type: ignore[no-untyped-def]
     ids = {c.event_id for c in crossings} if fresh is None else fresh
-    return apply_batch({cam.camera_key: cam}, crossings, ids, now=T0, tz=UTCZ, rules=rules)
+    return apply_batch({cam.camera_key: cam}, crossings, ids, now=T0, tz=UTCZ, rules=rules or AlertRules())
 
 
 def test_batch_applies_in_order_and_clamps_at_zero() -> None:

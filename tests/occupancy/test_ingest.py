@@ -8,14 +8,22 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-
 from footfall.v1 import common_pb2, events_pb2, occupancy_pb2
+
 from services.core.config import Settings
 from services.core.db import Database
 from services.core.embedded import NatsServer
 from services.core.events import EventBus, make_envelope, unpack
 from services.occupancy import OccupancyRuntime, start_occupancy
-from services.occupancy.domain import AlertType, CrossingDirection, Crossing, LineDirection, NewCamera, NewLine, Outcome
+from services.occupancy.domain import (
+    AlertType,
+    Crossing,
+    CrossingDirection,
+    LineDirection,
+    NewCamera,
+    NewLine,
+    Outcome,
+)
 from services.occupancy.service import OccupancyService
 from tests.occupancy.conftest import crossing_event, eventually, make_settings, unique_org_id
 

@@ -1,0 +1,205 @@
+"""Vision pipeline benchmark: the reference pipeline and ours, side by side, on PETS 2009 S2.L1.
+
+Reference: NanoDet at 416x320 and confidence 0.5, ``trackers.ByteTrackTracker`` with its
+defaults (at the video's frame rate), ``supervision.LineZone`` triggered by the foot point,
+run frame by frame in one thread.
+Ours: :func:`services.vision.offline.process_video` with its default settings.
+
+Both are timed on the same machine, alternately (``--repeats`` rounds, median fps), so a busy
+machine slows both alike. Accuracy (counts, crossing events within +-10 frames of the
+ground-truth csv, MOTA/IDF1 at IoU 0.5 via py-motmetrics, restricted to the ground truth's
+labelled area) is computed once per pipeline, with extra lines whose true crossings are derived
+from the ground-truth boxes.
+
+    python bench/vision_pipeline.py                 # data from ../shared/data
+    python bench/vision_pipeline.py --repeats 5 --json bench/results/vision.json
+
+Needs ``supervision`` (dev dependency) and ``motmetrics``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from services.vision.evaluation import (  # noqa: E402
+    CrossingRecord,
+    crossings_from_mot,
+    match_crossings,
+    mot_scores,
+    read_crossings_csv,
+    records_from_events,
+    tracking_area,
+)
+from services.vision.lines import LineZone  # noqa: E402
+from services.vision.mot import MotWriter, read_mot  # noqa: E402
+from services.vision.specs import parse_line_spec  # noqa: E402
+
+DOOR = "door:240,0,240,360"
+OTHER_LINES = (
+    "x150:150,0,150,360",
+    "x330:330,0,330,360",
+    "y180:0,180,480,180",
+    "y250:0,250,480,250",
+    "diagonal:0,0,480,360",
+    "diagonal2:100,360,420,40",
+)
+REFERENCE_INPUT = (416, 320)
+REFERENCE_CONFIDENCE = 0.5
+
+
+@dataclass
+class Run:
+    frames: int
+    seconds: float
+    counts: dict[str, dict[str, int]]
+    crossings: dict[str, list[CrossingRecord]]
+    mot: np.ndarray
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds
+
+
+def run_reference(video: Path, lines: list[LineZone], detector: Any) -> Run:
+    """NanoDet + trackers.ByteTrackTracker + supervision.LineZone, sequential."""
+    import cv2
+    import supervision as sv
+    from trackers import ByteTrackTracker
+
+    cap = cv2.VideoCapture(str(video))
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 25.0)
+    tracker = ByteTrackTracker(frame_rate=fps)
+    zones = {
+        line.name: sv.LineZone(start=sv.Point(*line.start), end=sv.Point(*line.end),
+                               triggering_anchors=[sv.Position.BOTTOM_CENTER])
+        for line in lines
+    }
+    crossings: dict[str, list[CrossingRecord]] = {name: [] for name in zones}
+    out = io.StringIO()
+    writer = MotWriter(out)
+    frames = 0
+    start = time.perf_counter()
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        det = detector.detect(frame)
+        tracked = tracker.update(sv.Detections(xyxy=det.xyxy, confidence=det.confidence, class_id=det.class_id))
+        tracked = tracked[tracked.tracker_id >= 0]
+        for name, zone in zones.items():
+            crossed_in, crossed_out = zone.trigger(tracked)
+            for i in np.flatnonzero(crossed_in):
+                crossings[name].append(CrossingRecord(frames + 1, int(tracked.tracker_id[i]), "in"))
+            for i in np.flatnonzero(crossed_out):
+                crossings[name].append(CrossingRecord(frames + 1, int(tracked.tracker_id[i]), "out"))
+        for box, tid, conf in zip(tracked.xyxy, tracked.tracker_id, tracked.confidence):
+            writer.write_box(frames, int(tid) + 1, tuple(box), float(conf))
+        frames += 1
+    seconds = time.perf_counter() - start
+    cap.release()
+    out.seek(0)
+    counts = {name: {"in": z.in_count, "out": z.out_count} for name, z in zones.items()}
+    return Run(frames, seconds, counts, crossings, read_mot(out))
+
+
+def run_ours(video: Path, lines: list[LineZone], detector: Any) -> Run:
+    from services.vision.offline import process_video
+
+    out = io.StringIO()
+    start = time.perf_counter()
+    summary = process_video(video, lines, progress=False, tracks_out=out, detector=detector)
+    seconds = time.perf_counter() - start
+    out.seek(0)
+    crossings = {line.name: records_from_events([c for c in summary.crossings if c.line == line.name])
+                 for line in lines}
+    return Run(summary.frames, seconds, summary.lines, crossings, read_mot(out))
+
+
+def accuracy(run: Run, gt: np.ndarray, truth: dict[str, list[CrossingRecord]], area: np.ndarray) -> dict[str, Any]:
+    scores = mot_scores(gt, run.mot, area=area)
+    lines = {}
+    for name, true in truth.items():
+        m = match_crossings(true, run.crossings.get(name, []), tolerance=10)
+        lines[name] = {**run.counts[name], **m.summary(),
+                       "true_in": sum(t.direction == "in" for t in true),
+                       "true_out": sum(t.direction == "out" for t in true)}
+    return {"mota": round(scores.mota, 4), "idf1": round(scores.idf1, 4), "id_switches": scores.id_switches,
+            "false_positives": scores.false_positives, "misses": scores.misses, "lines": lines}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path,
+                        default=Path(os.environ.get("FOOTFALL_TEST_DATA") or REPO_ROOT.parent / "shared" / "data"))
+    parser.add_argument("--repeats", type=int, default=3, help="timing rounds (median fps is reported)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+
+    from services.vision.detection import DetectorSettings, load_detector
+    from inference import load_person_detector
+
+    video = args.data / "video" / "pets2009_s2l1_480x360.avi"
+    pets = args.data / "pets2009_s2l1"
+    if not video.is_file():
+        print(f"PETS video not found under {args.data}", file=sys.stderr)
+        return 2
+    gt = read_mot(pets / "gt_mot_480x360.txt")
+    area = tracking_area(gt)
+    door = parse_line_spec(DOOR)
+    others = [parse_line_spec(spec) for spec in OTHER_LINES]
+    truth = {"door": read_crossings_csv(str(pets / "gt_line_x384_crossings.csv"))}
+    truth.update({line.name: crossings_from_mot(gt, line, (480, 360)) for line in others})
+
+    ref_detector = load_person_detector(input_size=REFERENCE_INPUT, confidence=REFERENCE_CONFIDENCE)
+    settings = DetectorSettings()
+    our_detector = load_detector(settings)
+
+    # Timing: door line only, alternating, median of the rounds.
+    fps: dict[str, list[float]] = {"reference": [], "ours": []}
+    for _ in range(max(1, args.repeats)):
+        fps["reference"].append(run_reference(video, [door], ref_detector).fps)
+        fps["ours"].append(run_ours(video, [door], our_detector).fps)
+    # Accuracy: all lines.
+    results: dict[str, Any] = {}
+    for name, runner, det in (("reference", run_reference, ref_detector), ("ours", run_ours, our_detector)):
+        run = runner(video, [door, *others], det)
+        results[name] = {"fps_median": round(statistics.median(fps[name]), 1),
+                         "fps_runs": [round(f, 1) for f in fps[name]], **accuracy(run, gt, truth, area)}
+    ratio = results["ours"]["fps_median"] / results["reference"]["fps_median"]
+    results["ratio"] = round(ratio, 2)
+    results["settings"] = {"ours": {"detector": {"input_size": settings.input_size, "confidence": settings.confidence,
+                                                 "workers": settings.workers}},
+                           "reference": {"input_size": REFERENCE_INPUT, "confidence": REFERENCE_CONFIDENCE}}
+
+    print(f"{'':12}{'reference':>12}{'ours':>12}")
+    print(f"{'fps':12}{results['reference']['fps_median']:>12}{results['ours']['fps_median']:>12}   ratio {ratio:.2f}x")
+    for key in ("mota", "idf1", "id_switches"):
+        print(f"{key:12}{results['reference'][key]:>12}{results['ours'][key]:>12}")
+    for name in truth:
+        r, o = results["reference"]["lines"][name], results["ours"]["lines"][name]
+        true = f"truth {r['true_in']}/{r['true_out']}"
+        print(f"{name:12}{r['in']:>5}/{r['out']:<3} m{r['matched']} f{r['false']} x{r['missed']}   "
+              f"{o['in']:>3}/{o['out']:<3} m{o['matched']} f{o['false']} x{o['missed']}   {true}")
+    print("(in/out counts; m matched, f false, x missed crossing events within +-10 frames)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

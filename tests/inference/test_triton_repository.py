@@ -69,3 +69,26 @@ def test_in_place_keeps_the_shipped_config() -> None:
 def test_python_model_is_valid_python() -> None:
     compile(prep.PYTHON_MODEL.read_text(), str(prep.PYTHON_MODEL), "exec")
     assert json.loads((prep.MODELS["nanodet"].parent / "model.json").read_text())["name"] == "nanodet"
+
+
+@pytest.mark.parametrize("python_backend", [False, True], ids=["onnxruntime", "python"])
+def test_configs_parse_as_triton_model_configs(tmp_path: Path, python_backend: bool) -> None:
+    """Both variants are valid ModelConfig text protos with the same name, tensors and batching."""
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2
+
+    out = prep.prepare(tmp_path / "repo", python_backend=python_backend)
+    config = text_format.Parse((out / "nanodet" / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
+    assert config.name == "nanodet" and config.max_batch_size == 16
+    assert (config.backend, config.platform) == (
+        ("python", "") if python_backend else ("", "onnxruntime_onnx")
+    )
+    assert [(i.name, list(i.dims)) for i in config.input] == [("image", [3, -1, -1])]
+    assert [(o.name, list(o.dims)) for o in config.output] == [("output", [-1, 124])]
+    assert config.HasField("dynamic_batching")
+    kind = (
+        model_config_pb2.ModelInstanceGroup.KIND_CPU
+        if python_backend
+        else model_config_pb2.ModelInstanceGroup.KIND_GPU
+    )
+    assert config.instance_group[0].kind == kind

@@ -1,0 +1,181 @@
+"""The `occupancy(cameraId)` subscription over a real uvicorn server and real websockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from footfall.v1 import common_pb2, events_pb2
+from tests.graph.conftest import Stack, cross, make_camera, make_line
+
+SUBSCRIPTION = """
+subscription($id: ID!) {
+  occupancy(cameraId: $id) {
+    __typename
+    ... on LiveOccupancy { cameraId currentOccupancy totalEntries totalExits lastUpdated }
+    ... on Alert { id cameraId alertType currentOccupancy message }
+  }
+}"""
+
+
+async def _recv(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
+    while True:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if msg.get("type") in ("ping", "ka"):
+            if msg["type"] == "ping":
+                await ws.send(json.dumps({"type": "pong"}))
+            continue
+        return msg
+
+
+async def _next_until(ws: ClientConnection, predicate, timeout: float = 15) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Updates received until one satisfies `predicate` (inclusive)."""
+    seen: list[dict[str, Any]] = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            raise AssertionError(f"no matching update; got {seen}")
+        msg = await _recv(ws, left)
+        assert msg["type"] in ("next", "data"), msg
+        assert not msg["payload"].get("errors"), msg
+        update = msg["payload"]["data"]["occupancy"]
+        seen.append(update)
+        if predicate(update):
+            return seen
+
+
+async def test_subscription_pushes_occupancy_and_alerts(
+    live_server: str, client: httpx.AsyncClient, org: str, occupancy_stack: Stack
+) -> None:
+    camera = await make_camera(client, "GATE_A", max_occupancy=2)
+    line = await make_line(client, camera["id"], "entry")
+    cid = str(camera["id"])
+    async with websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"org": org}}))
+        ack = await _recv(ws)
+        assert ack["type"] == "connection_ack" and ack["payload"] == {"org": org}
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "subscribe",
+                    "id": "s1",
+                    "payload": {"query": SUBSCRIPTION, "variables": {"id": cid}},
+                }
+            )
+        )
+        first = await _next_until(ws, lambda u: u["__typename"] == "LiveOccupancy")
+        assert first[-1]["currentOccupancy"] == 0 and first[-1]["cameraId"] == cid
+
+        # a crossing recorded through the API...
+        await cross(client, "GATE_A", line["id"], "IN")
+        got = await _next_until(ws, lambda u: u.get("totalEntries") == 1)
+        assert got[-1]["currentOccupancy"] == 1
+
+        # ...and crossings published by vision on NATS, as in production
+        for n in (2, 3):
+            crossing = events_pb2.LineCrossed(
+                camera_id="GATE_A",
+                line_id=line["id"],
+                track_id=f"t{n}",
+                direction=common_pb2.CROSSING_DIRECTION_IN,
+                confidence=0.9,
+            )
+            await occupancy_stack.bus.emit(org, "vision", "crossing", crossing)
+        seen = await _next_until(
+            ws, lambda u: u["__typename"] == "Alert" and u["alertType"] == "CAPACITY_EXCEEDED"
+        )
+        alert = seen[-1]
+        assert alert["cameraId"] == cid and alert["currentOccupancy"] == 3 and alert["message"]
+        if not any(u.get("totalEntries") == 3 for u in seen):
+            await _next_until(ws, lambda u: u.get("totalEntries") == 3)
+
+        await ws.send(json.dumps({"type": "complete", "id": "s1"}))
+        await ws.send(json.dumps({"type": "ping"}))
+        assert (await _recv_raw(ws))["type"] == "pong"  # the connection outlives the subscription
+
+
+async def _recv_raw(ws: ClientConnection) -> dict[str, Any]:
+    while True:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if msg["type"] != "next":
+            return msg
+
+
+async def test_legacy_graphql_ws_protocol(live_server: str, client: httpx.AsyncClient, org: str) -> None:
+    camera = await make_camera(client, "GATE_A")
+    line = await make_line(client, camera["id"])
+    async with websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"org": org}}))
+        assert (await _recv(ws))["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "start",
+                    "id": "1",
+                    "payload": {"query": SUBSCRIPTION, "variables": {"id": str(camera["id"])}},
+                }
+            )
+        )
+        await _next_until(ws, lambda u: u.get("totalEntries") == 0)
+        await cross(client, "GATE_A", line["id"], "IN")
+        await _next_until(ws, lambda u: u.get("totalEntries") == 1)
+        await ws.send(json.dumps({"type": "stop", "id": "1"}))
+
+
+async def test_subscription_org_comes_from_connection_init(
+    live_server: str, client: httpx.AsyncClient
+) -> None:
+    camera = await make_camera(client, "GATE_A")
+    async with websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"org": "somebody-else"}}))
+        assert (await _recv(ws))["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "subscribe",
+                    "id": "x",
+                    "payload": {"query": SUBSCRIPTION, "variables": {"id": str(camera["id"])}},
+                }
+            )
+        )
+        msg = await _recv(ws)
+        errors = msg["payload"] if msg["type"] == "error" else msg["payload"].get("errors")
+        assert errors and errors[0]["extensions"]["code"] == "NOT_FOUND", msg
+
+
+async def test_subscription_org_from_the_header_when_the_payload_has_none(
+    live_server: str, client: httpx.AsyncClient, org: str
+) -> None:
+    camera = await make_camera(client, "GATE_A")
+    async with websockets.connect(
+        f"ws://{live_server}/graphql",
+        subprotocols=["graphql-transport-ws"],
+        additional_headers={"X-Footfall-Org": org},
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert (await _recv(ws))["payload"] == {"org": org}
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "subscribe",
+                    "id": "h",
+                    "payload": {"query": SUBSCRIPTION, "variables": {"id": str(camera["id"])}},
+                }
+            )
+        )
+        await _next_until(ws, lambda u: u.get("currentOccupancy") == 0)
+
+
+async def test_invalid_org_in_connection_init_is_refused(live_server: str) -> None:
+    async with websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"org": "NOT VALID"}}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await _recv(ws)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403

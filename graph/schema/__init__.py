@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -97,6 +99,8 @@ def build_schema(modules: Sequence[SchemaModule] = DEFAULT_MODULES) -> GatewaySc
         mutation=_merged("Mutation", [m.mutation for m in modules if m.mutation]),
         subscription=_merged("Subscription", [m.subscription for m in modules if m.subscription]),
         types=[t for m in modules for t in m.types],
+        # Parsing and validating dominate a small query's cost; clients send the same documents again and again.
+        extensions=[partial(ParserCache, maxsize=1024), partial(ValidationCache, maxsize=1024)],
         federation_version="2.11",
     )
 

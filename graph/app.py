@@ -165,5 +165,16 @@ async def _run_health_checks(clients: Clients, extra: HealthCheck | None) -> dic
     return checks
 
 
+_NO_DASHBOARD = (
+    "<!doctype html><title>Footfall</title><p>The dashboard page is not installed (graph/static/dashboard.html). "
+    'The API is up: <a href="graphql">GraphQL</a>, <a href="docs">REST API</a>.</p>'
+)
+
+
 def _dashboard_html() -> str:
-    return (Path(__file__).parent / "static" / "dashboard.html").read_text(encoding="utf-8")
+    path = Path(__file__).parent / "static" / "dashboard.html"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:  # a wheel built without the package data: the API must still come up
+        log.warning("dashboard page %s is missing; serving a placeholder at /", path)
+        return _NO_DASHBOARD

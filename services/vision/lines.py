@@ -202,14 +202,25 @@ class LineCounter:
         return events
 
     def observe(
-        self, track_id: int, box: tuple[float, float, float, float], frame_index: int, timestamp: float,
+        self,
+        track_id: int,
+        box: tuple[float, float, float, float],
+        frame_index: int,
+        timestamp: float,
         confidence: float = 1.0,
     ) -> LineCrossing | None:
         """Feed one observation of one track (low-level form of :meth:`update`)."""
         track = Track(
-            track_id=track_id, xyxy=box, confidence=confidence, observed=True, age=0, hits=1,
-            first_seen_frame=frame_index, first_seen_time=timestamp,
-            last_seen_frame=frame_index, last_seen_time=timestamp,
+            track_id=track_id,
+            xyxy=box,
+            confidence=confidence,
+            observed=True,
+            age=0,
+            hits=1,
+            first_seen_frame=frame_index,
+            first_seen_time=timestamp,
+            last_seen_frame=frame_index,
+            last_seen_time=timestamp,
         )
         return self._observe(track, frame_index, timestamp)
 
@@ -238,9 +249,13 @@ class LineCounter:
                 direction: CrossingDirection = "in" if sign > 0 else "out"
                 state.pending = _Pending(
                     LineCrossing(
-                        line=zone.name, track_id=track.track_id, direction=direction,
-                        frame_index=int(frame_index), timestamp=float(timestamp),
-                        confidence=float(track.confidence), point=(float(cross[0]), float(cross[1])),
+                        line=zone.name,
+                        track_id=track.track_id,
+                        direction=direction,
+                        frame_index=int(frame_index),
+                        timestamp=float(timestamp),
+                        confidence=float(track.confidence),
+                        point=(float(cross[0]), float(cross[1])),
                     ),
                     within_segment=0.0 <= along <= 1.0,
                 )

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import Self, TextIO
 
 import numpy as np
 
@@ -62,7 +62,7 @@ class MotWriter:
         else:
             self._stream.flush()
 
-    def __enter__(self) -> MotWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

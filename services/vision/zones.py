@@ -112,7 +112,9 @@ class ZoneCounter:
             return []
         return [self._exit(end.track_id, state, (end.last_seen_frame, end.last_seen_time), "track_ended")]
 
-    def _observe(self, track_id: int, is_inside: bool, frame_index: int, timestamp: float) -> ZoneEvent | None:
+    def _observe(
+        self, track_id: int, is_inside: bool, frame_index: int, timestamp: float
+    ) -> ZoneEvent | None:
         state = self._states.setdefault(track_id, _TrackZoneState())
         if is_inside == state.inside:
             state.streak, state.streak_start = 0, None
@@ -128,7 +130,9 @@ class ZoneCounter:
         if state.inside:
             return self._exit(track_id, state, start, "left")
         state.inside, state.entered = True, start
-        return ZoneEvent(zone=self.zone.name, track_id=track_id, kind="enter", frame_index=start[0], timestamp=start[1])
+        return ZoneEvent(
+            zone=self.zone.name, track_id=track_id, kind="enter", frame_index=start[0], timestamp=start[1]
+        )
 
     def _exit(
         self, track_id: int, state: _TrackZoneState, at: tuple[int, float], reason: ExitReason
@@ -136,8 +140,13 @@ class ZoneCounter:
         entered = state.entered or at
         state.inside, state.entered = False, None
         return ZoneEvent(
-            zone=self.zone.name, track_id=track_id, kind="exit", frame_index=at[0], timestamp=at[1],
-            dwell_seconds=max(0.0, at[1] - entered[1]), dwell_frames=max(0, at[0] - entered[0]),
+            zone=self.zone.name,
+            track_id=track_id,
+            kind="exit",
+            frame_index=at[0],
+            timestamp=at[1],
+            dwell_seconds=max(0.0, at[1] - entered[1]),
+            dwell_frames=max(0, at[0] - entered[0]),
             reason=reason,
         )
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -42,33 +43,63 @@ class TrackerConfig:
     """Tracker settings; the defaults suit people walking in a fixed camera view.
 
     Attributes:
+        algorithm: Which ``trackers`` association runs underneath:
+
+            * ``"botsort"`` (default): ``BoTSORTTracker`` with camera-motion compensation off,
+              which is ByteTrack's original association: confident detections are matched to
+              all tracks (IoU fused with the detection score), then low-confidence detections
+              only to tracks seen in the previous frame and only with IoU >= ``low_match_iou``.
+              Low-score clutter therefore cannot keep a dead track alive.
+            * ``"bytetrack"``: ``ByteTrackTracker``, one IoU threshold for both stages (weak
+              boxes of background clutter keep lost tracks alive: many false tracks when the
+              detector runs at a low threshold).
+            * ``"ocsort"`` / ``"cbiou"``: the library's OC-SORT and C-BIoU trackers.
         frame_rate: Nominal frames per second of the stream (converts seconds to frames).
         high_threshold: Detections at or above this are matched in the first stage; the rest
             (down to the detector's own threshold) only extend existing tracks.
-        new_track_threshold: Minimum confidence of an unmatched detection to start a track.
-        match_iou: Minimum IoU between a track's predicted box and a detection to match.
+        new_track_threshold: Minimum confidence of an unmatched detection to start a track
+            (ByteTrack's reference code uses ``high_threshold + 0.1``).
+        match_iou: Minimum IoU between a track's predicted box and a confident detection.
+            Low because at walking speed and 7-10 fps consecutive boxes of one person overlap
+            little; the Hungarian assignment still prefers the best overlap.
+        low_match_iou: Minimum IoU for the low-confidence second stage (ByteTrack's 0.5).
         min_hits: Consecutive matched frames before a track is confirmed and gets an id.
         lost_seconds: How long an unmatched track is kept (and can be re-found) before it ends.
         coast_seconds: How long an unmatched track is still reported, with its predicted box.
         smooth_boxes: Report the Kalman-filtered box instead of the raw detection.
+        stitch_seconds: A new track within this many seconds of a lost one may take its id
+            when the lost person could have walked there (see ``PersonTracker._stitch``);
+            0 disables it. At most ``lost_seconds``.
+        stitch_distance: Allowed distance at zero gap, in body heights (detector jitter).
+        stitch_speed: Body heights per second a hidden person may move (~1.7 m/s walking).
+        border_margin: A track last seen this close to the image border (fraction of the
+            frame's width/height) has left the view and is not stitched.
     """
 
+    algorithm: str = "botsort"
     frame_rate: float = 10.0
     high_threshold: float = 0.5
-    new_track_threshold: float = 0.5
+    new_track_threshold: float = 0.6
     match_iou: float = 0.1
+    low_match_iou: float = 0.5
     min_hits: int = 2
     lost_seconds: float = 2.0
     coast_seconds: float = 0.0
     smooth_boxes: bool = True
+    stitch_seconds: float = 2.0
+    stitch_distance: float = 0.5
+    stitch_speed: float = 1.0
+    border_margin: float = 0.02
 
     def __post_init__(self) -> None:
         if not (self.frame_rate > 0 and math.isfinite(self.frame_rate)):
             raise ValueError("frame_rate must be a positive number")
         if self.min_hits < 1:
             raise ValueError("min_hits must be >= 1")
-        if self.lost_seconds < 0 or self.coast_seconds < 0:
-            raise ValueError("lost_seconds and coast_seconds must be >= 0")
+        if self.lost_seconds < 0 or self.coast_seconds < 0 or self.stitch_seconds < 0:
+            raise ValueError("lost_seconds, coast_seconds and stitch_seconds must be >= 0")
+        if self.algorithm not in ("botsort", "bytetrack", "ocsort", "cbiou"):
+            raise ValueError(f"unknown tracking algorithm {self.algorithm!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +117,73 @@ class _History:
     first_time: float
     last_frame: int
     last_time: float
+    last_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     hits: int = 0
     confidence_sum: float = 0.0
     last_confidence: float = 0.0
     path: list[PathPoint] = field(default_factory=list)
+    recent: list[tuple[float, float, float, float]] = field(default_factory=list)  # (t, cx, cy, h)
+
+    def observe(
+        self, frame_index: int, timestamp: float, box: tuple[float, float, float, float], conf: float
+    ) -> None:
+        self.last_frame, self.last_time, self.last_box = frame_index, timestamp, box
+        self.hits += 1
+        self.confidence_sum += conf
+        self.last_confidence = conf
+        self.path.append(PathPoint(frame_index, timestamp, anchor_point(box, Anchor.BOTTOM_CENTER)))
+        self.recent.append((timestamp, (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[3] - box[1]))
+        if len(self.recent) > 12:
+            del self.recent[0]
+
+    def predicted_center(self, timestamp: float, window: float) -> tuple[float, float]:
+        """Centre extrapolated at constant velocity, the velocity fitted over the last ``window`` s."""
+        t1, x1, y1, _ = self.recent[-1]
+        old = [r for r in self.recent if t1 - r[0] <= window]
+        t0, x0, y0, _ = old[0]
+        if t1 - t0 <= 0:
+            return (x1, y1)
+        dt = timestamp - t1
+        return (x1 + (x1 - x0) / (t1 - t0) * dt, y1 + (y1 - y0) / (t1 - t0) * dt)
+
+    def height(self, window: float) -> float:
+        """Tallest recent box: occlusion shortens boxes, it never makes them taller."""
+        t1 = self.recent[-1][0]
+        return max(r[3] for r in self.recent if t1 - r[0] <= window)
 
     def end(self, frame_index: int, timestamp: float) -> TrackEnd:
         return TrackEnd(
-            track_id=self.track_id, first_seen_frame=self.first_frame, first_seen_time=self.first_time,
-            last_seen_frame=self.last_frame, last_seen_time=self.last_time, hits=self.hits,
-            mean_confidence=self.confidence_sum / max(1, self.hits), path=tuple(self.path),
-            ended_frame=frame_index, ended_time=timestamp,
+            track_id=self.track_id,
+            first_seen_frame=self.first_frame,
+            first_seen_time=self.first_time,
+            last_seen_frame=self.last_frame,
+            last_seen_time=self.last_time,
+            hits=self.hits,
+            mean_confidence=self.confidence_sum / max(1, self.hits),
+            path=tuple(self.path),
+            ended_frame=frame_index,
+            ended_time=timestamp,
         )
+
+
+def _clip(box: np.ndarray, frame_size: tuple[int, int] | None) -> tuple[float, float, float, float]:
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    if frame_size is not None:
+        w, h = float(frame_size[0]), float(frame_size[1])
+        x1, x2 = min(max(x1, 0.0), w), min(max(x2, 0.0), w)
+        y1, y2 = min(max(y1, 0.0), h), min(max(y2, 0.0), h)
+    return (x1, y1, x2, y2)
+
+
+def _at_border(
+    box: tuple[float, float, float, float], frame_size: tuple[int, int] | None, margin: float
+) -> bool:
+    """Whether a box lies within ``margin`` (fraction of the frame's width/height) of the border."""
+    if frame_size is None:
+        return False
+    w, h = frame_size
+    mx, my = margin * w, margin * h
+    return box[0] <= mx or box[1] <= my or box[2] >= w - mx or box[3] >= h - my
 
 
 class PersonTracker:
@@ -106,86 +192,128 @@ class PersonTracker:
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
         self._histories: dict[int, _History] = {}
+        self._public: dict[int, int] = {}  # library tracklet id -> our track id
         self._last_time: float | None = None
-        self._id_base = 0  # ids continue after finish(): never reused within this object
+        self._next_id = 1  # ids are never reused within this object, also across finish()
         self._bt = self._new_backend()
 
-    def _new_backend(self) -> object:
-        from trackers import ByteTrackTracker  # heavy import (supervision); only when tracking
+    def _new_backend(self) -> Any:
+        import trackers  # heavy import (supervision); only when tracking
 
         cfg = self.config
         # trackers counts its buffer in 30 fps frames and rescales it by frame_rate.
-        return ByteTrackTracker(
-            lost_track_buffer=max(0, round(cfg.lost_seconds * 30.0)),
-            frame_rate=cfg.frame_rate,
+        common: dict[str, Any] = {
+            "lost_track_buffer": max(0, round(cfg.lost_seconds * 30.0)),
+            "frame_rate": cfg.frame_rate,
+            "minimum_consecutive_frames": cfg.min_hits,
+            "high_conf_det_threshold": cfg.high_threshold,
+        }
+        if cfg.algorithm == "bytetrack":
+            return trackers.ByteTrackTracker(
+                track_activation_threshold=cfg.new_track_threshold,
+                minimum_iou_threshold=cfg.match_iou,
+                **common,
+            )
+        if cfg.algorithm == "ocsort":
+            return trackers.OCSORTTracker(minimum_iou_threshold=cfg.match_iou, **common)
+        if cfg.algorithm == "botsort":
+            common["enable_cmc"] = False
+        cls = trackers.BoTSORTTracker if cfg.algorithm == "botsort" else trackers.CBIoUTracker
+        return cls(
             track_activation_threshold=cfg.new_track_threshold,
-            minimum_consecutive_frames=cfg.min_hits,
-            minimum_iou_threshold=cfg.match_iou,
-            high_conf_det_threshold=cfg.high_threshold,
+            minimum_iou_threshold_first_assoc=cfg.match_iou,
+            minimum_iou_threshold_second_assoc=cfg.low_match_iou,
+            **common,
         )
 
-    def update(self, detections: _Detections, frame_index: int, timestamp: float) -> TrackingStep:
+    def update(
+        self,
+        detections: _Detections,
+        frame_index: int,
+        timestamp: float,
+        frame_size: tuple[int, int] | None = None,
+    ) -> TrackingStep:
         """Associate this frame's detections; returns confirmed tracks and ended tracks.
 
         ``timestamp`` (seconds, increasing) drives the motion model and the lost/coast budgets,
         so a stream whose rate varies or that skips frames is handled correctly. A timestamp
         that does not increase is replaced by one nominal frame after the previous one.
+        With ``frame_size`` (width, height) reported boxes are clipped to the frame: filtered
+        and predicted boxes may otherwise overshoot the image border.
         """
         import supervision as sv
 
+        cfg = self.config
         if self._last_time is not None and not timestamp > self._last_time:
-            timestamp = self._last_time + 1.0 / self.config.frame_rate
+            timestamp = self._last_time + 1.0 / cfg.frame_rate
         self._last_time = timestamp
 
         xyxy = np.asarray(detections.xyxy, dtype=np.float32).reshape(-1, 4)
         conf = np.asarray(detections.confidence, dtype=np.float32).reshape(-1)
         sv_dets = sv.Detections(xyxy=xyxy, confidence=conf, class_id=np.zeros(len(conf), dtype=int))
-        result = self._bt.update(sv_dets, timestamp=timestamp)  # type: ignore[attr-defined]
-        matched_conf: dict[int, float] = {}
-        matched_box: dict[int, np.ndarray] = {}
+        result = self._bt.update(sv_dets, timestamp=timestamp)
+        matched: dict[int, tuple[float, np.ndarray]] = {}
         if result.tracker_id is not None:
             for i, tid in enumerate(result.tracker_id.tolist()):
                 if tid >= 0:
-                    matched_conf[tid] = float(result.confidence[i]) if result.confidence is not None else 1.0
-                    matched_box[tid] = result.xyxy[i]
+                    c = float(result.confidence[i]) if result.confidence is not None else 1.0
+                    matched[tid] = (c, result.xyxy[i])
+
+        confirmed = [t for t in self._bt.tracks if int(t.tracker_id) >= 0]
+        observed_now = {
+            int(t.tracker_id) for t in confirmed if t.time_since_update == 0 and int(t.tracker_id) in matched
+        }
+        newcomers = [
+            t
+            for t in confirmed
+            if int(t.tracker_id) not in self._public and int(t.tracker_id) in observed_now
+        ]
+        if newcomers and cfg.stitch_seconds > 0:
+            self._stitch(newcomers, observed_now, timestamp, frame_size)
+        for t in newcomers:
+            if int(t.tracker_id) not in self._public:
+                self._public[int(t.tracker_id)] = self._next_id
+                self._next_id += 1
 
         tracks: list[Track] = []
         alive: set[int] = set()
-        for tracklet in self._bt.tracks:  # type: ignore[attr-defined]
+        for tracklet in self._bt.tracks:
             raw_id = int(tracklet.tracker_id)
-            if raw_id < 0:
+            track_id = self._public.get(raw_id)
+            if track_id is None:
                 continue
-            track_id = self._id_base + raw_id + 1
             alive.add(track_id)
-            observed = tracklet.time_since_update == 0 and raw_id in matched_conf
             history = self._histories.get(track_id)
+            observed = raw_id in observed_now
             if observed:
-                box = tracklet.get_state_bbox() if self.config.smooth_boxes else matched_box[raw_id]
-                box_t = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
-                confidence = matched_conf[raw_id]
+                confidence, det_box = matched[raw_id]
+                box_t = _clip(tracklet.get_state_bbox() if cfg.smooth_boxes else det_box, frame_size)
                 if history is None:
                     history = self._histories[track_id] = _History(
                         track_id, frame_index, timestamp, frame_index, timestamp
                     )
-                history.last_frame, history.last_time = frame_index, timestamp
-                history.hits += 1
-                history.confidence_sum += confidence
-                history.last_confidence = confidence
-                history.path.append(PathPoint(frame_index, timestamp, anchor_point(box_t, Anchor.BOTTOM_CENTER)))
+                history.observe(frame_index, timestamp, box_t, confidence)
             else:
-                if history is None or timestamp - history.last_time > self.config.coast_seconds + 1e-6:
+                if history is None or timestamp - history.last_time > cfg.coast_seconds + 1e-6:
                     continue
-                box = tracklet.get_state_bbox()
-                box_t = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+                box_t = _clip(tracklet.get_state_bbox(), frame_size)
                 confidence = history.last_confidence
             tracks.append(
                 Track(
-                    track_id=track_id, xyxy=box_t, confidence=confidence, observed=observed,
-                    age=frame_index - history.first_frame, hits=history.hits,
-                    first_seen_frame=history.first_frame, first_seen_time=history.first_time,
-                    last_seen_frame=history.last_frame, last_seen_time=history.last_time,
+                    track_id=track_id,
+                    xyxy=box_t,
+                    confidence=confidence,
+                    observed=observed,
+                    age=frame_index - history.first_frame,
+                    hits=history.hits,
+                    first_seen_frame=history.first_frame,
+                    first_seen_time=history.first_time,
+                    last_seen_frame=history.last_frame,
+                    last_seen_time=history.last_time,
                 )
             )
+        live_raw = {int(t.tracker_id) for t in self._bt.tracks}
+        self._public = {raw: pub for raw, pub in self._public.items() if raw in live_raw}
         ended = [
             self._histories.pop(tid).end(frame_index, timestamp)
             for tid in sorted(set(self._histories) - alive)
@@ -193,11 +321,71 @@ class PersonTracker:
         tracks.sort(key=lambda t: t.track_id)
         return TrackingStep(tuple(tracks), tuple(ended))
 
+    def _stitch(
+        self,
+        newcomers: list[Any],
+        observed_now: set[int],
+        timestamp: float,
+        frame_size: tuple[int, int] | None,
+    ) -> None:
+        """Give a newly confirmed track the id of a lost track whose motion leads to it.
+
+        A person hidden for a moment (behind a pillar, another person) often comes back as a new
+        library track because the Kalman prediction drifted while they were hidden. The distance
+        from a newcomer's centre to a lost track is the smaller of the distances to the lost
+        track's last centre and to that centre extrapolated at its recent velocity (people stop
+        and turn while hidden), in units of the lost person's height. A newcomer of compatible
+        height within ``stitch_distance + stitch_speed * gap_seconds`` (how far a walking person
+        can get) takes over the lost track's id, and the lost library track is dropped. Pairs are
+        chosen by minimum total distance. A track last seen touching the image border left the
+        view and is never continued: whoever appears next is a new visit.
+        """
+        from scipy.optimize import linear_sum_assignment
+
+        cfg = self.config
+        window = min(cfg.stitch_seconds, cfg.lost_seconds) + 1e-6
+        lost = [
+            (raw, pub)
+            for raw, pub in self._public.items()
+            if raw not in observed_now
+            and pub in self._histories
+            and 0 < timestamp - self._histories[pub].last_time <= window
+            and not _at_border(self._histories[pub].last_box, frame_size, cfg.border_margin)
+        ]
+        if not lost:
+            return
+        cost = np.full((len(newcomers), len(lost)), np.inf)
+        for i, t in enumerate(newcomers):
+            x1, y1, x2, y2 = _clip(t.get_state_bbox(), frame_size)
+            cx, cy, h_new = (x1 + x2) / 2, (y1 + y2) / 2, y2 - y1
+            for j, (_, pub) in enumerate(lost):
+                hist = self._histories[pub]
+                h_old = hist.height(1.0)
+                if h_old <= 0 or h_new <= 0 or not 0.5 <= h_new / h_old <= 2.0:
+                    continue
+                gap = timestamp - hist.last_time
+                px, py = hist.predicted_center(timestamp, 1.0)
+                _, lx, ly, _ = hist.recent[-1]
+                dist = min(math.hypot(cx - px, cy - py), math.hypot(cx - lx, cy - ly)) / h_old
+                if dist <= cfg.stitch_distance + cfg.stitch_speed * gap:
+                    cost[i, j] = dist
+        if not np.isfinite(cost).any():
+            return
+        rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, 1e9))
+        drop: set[int] = set()
+        for i, j in zip(rows, cols):
+            if np.isfinite(cost[i, j]):
+                old_raw, pub = lost[j]
+                self._public[int(newcomers[i].tracker_id)] = pub
+                del self._public[old_raw]
+                drop.add(old_raw)
+        self._bt.tracks = [t for t in self._bt.tracks if int(t.tracker_id) not in drop]
+
     def finish(self, frame_index: int, timestamp: float) -> tuple[TrackEnd, ...]:
         """End every open track (end of stream) and reset the tracker."""
         ended = tuple(h.end(frame_index, timestamp) for _, h in sorted(self._histories.items()))
         self._histories.clear()
-        self._id_base += int(self._bt._next_track_id)  # type: ignore[attr-defined]
+        self._public.clear()
         self._bt = self._new_backend()
         self._last_time = None
         return ended

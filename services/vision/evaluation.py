@@ -53,10 +53,15 @@ class MotScores:
 
     def as_dict(self) -> dict[str, float | int]:
         return {
-            "mota": round(self.mota, 4), "idf1": round(self.idf1, 4), "motp_iou": round(self.motp_iou, 4),
-            "precision": round(self.precision, 4), "recall": round(self.recall, 4),
-            "id_switches": self.id_switches, "false_positives": self.false_positives,
-            "misses": self.misses, "gt_boxes": self.gt_boxes,
+            "mota": round(self.mota, 4),
+            "idf1": round(self.idf1, 4),
+            "motp_iou": round(self.motp_iou, 4),
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "id_switches": self.id_switches,
+            "false_positives": self.false_positives,
+            "misses": self.misses,
+            "gt_boxes": self.gt_boxes,
         }
 
 
@@ -72,7 +77,11 @@ def crossings_from_mot(
     annotations of people at the image border often extend a little beyond it.
     """
     zone = LineZone(
-        name=line.name, start=line.start, end=line.end, anchor=line.anchor, hysteresis_px=0.0,
+        name=line.name,
+        start=line.start,
+        end=line.end,
+        anchor=line.anchor,
+        hysteresis_px=0.0,
     )
     counter = LineCounter(zone)
     out: list[CrossingRecord] = []
@@ -138,14 +147,40 @@ def read_crossings_csv(path: str) -> list[CrossingRecord]:
     return out
 
 
-def mot_scores(gt: np.ndarray, hyp: np.ndarray, iou_threshold: float = 0.5) -> MotScores:
+def tracking_area(gt: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """The region where ground truth labels people: convex hull of all GT foot points.
+
+    Some ground truths (PETS 2009's "cropped" annotations among them) only label people inside
+    a tracking area. The standard evaluation then ignores tracker boxes outside it that match
+    no ground truth, instead of counting them as false positives (:func:`mot_scores` ``area``).
+    ``margin`` (pixels) grows the hull outwards from its centroid.
+    """
+    import cv2
+
+    feet = np.stack([gt[:, 2] + gt[:, 4] / 2.0, gt[:, 3] + gt[:, 5]], axis=1).astype(np.float32)
+    hull = cv2.convexHull(feet).reshape(-1, 2).astype(np.float64)
+    if margin:
+        centre = hull.mean(axis=0)
+        vec = hull - centre
+        norm = np.linalg.norm(vec, axis=1, keepdims=True)
+        hull = centre + vec * (1.0 + margin / np.maximum(norm, 1e-9))
+    return hull
+
+
+def mot_scores(
+    gt: np.ndarray, hyp: np.ndarray, iou_threshold: float = 0.5, area: np.ndarray | None = None
+) -> MotScores:
     """CLEAR-MOT/identity scores of tracker output ``hyp`` against ground truth ``gt``.
 
     Both are MOT arrays (``frame, id, x, y, w, h, ...``). Boxes match when IoU >= ``iou_threshold``
     (py-motmetrics' ``iou`` distance with ``distth = 1 - iou_threshold``), every GT frame is
-    evaluated, including frames where the tracker reports nothing.
+    evaluated, including frames where the tracker reports nothing. With ``area`` (a polygon,
+    see :func:`tracking_area`), tracker boxes whose foot point lies outside it and that overlap
+    no GT box enough to match are ignored, as MOTChallenge does for unlabelled regions.
     """
     import motmetrics as mm
+
+    from services.vision.geometry import points_in_polygon
 
     acc = mm.MOTAccumulator(auto_id=False)
     frames = np.union1d(np.unique(gt[:, 0]), np.unique(hyp[:, 0]) if len(hyp) else [])
@@ -153,16 +188,35 @@ def mot_scores(gt: np.ndarray, hyp: np.ndarray, iou_threshold: float = 0.5) -> M
         g = gt[gt[:, 0] == frame]
         h = hyp[hyp[:, 0] == frame] if len(hyp) else hyp
         dist = _iou_distance(g[:, 2:6], h[:, 2:6], max_distance=1.0 - iou_threshold)
+        if area is not None and len(h):
+            feet = np.stack([h[:, 2] + h[:, 4] / 2.0, h[:, 3] + h[:, 5]], axis=1)
+            matchable = ~np.all(np.isnan(dist), axis=0) if len(g) else np.zeros(len(h), bool)
+            keep = matchable | points_in_polygon(feet, area)
+            h, dist = h[keep], dist[:, keep]
         acc.update(g[:, 1].astype(int).tolist(), h[:, 1].astype(int).tolist(), dist, frameid=int(frame))
     mh = mm.metrics.create()
-    names = ["mota", "idf1", "motp", "precision", "recall", "num_switches", "num_false_positives",
-             "num_misses", "num_objects"]
+    names = [
+        "mota",
+        "idf1",
+        "motp",
+        "precision",
+        "recall",
+        "num_switches",
+        "num_false_positives",
+        "num_misses",
+        "num_objects",
+    ]
     r = mh.compute(acc, metrics=names, name="run").iloc[0]
     return MotScores(
-        mota=float(r["mota"]), idf1=float(r["idf1"]), motp_iou=1.0 - float(r["motp"]),
-        precision=float(r["precision"]), recall=float(r["recall"]),
-        id_switches=int(r["num_switches"]), false_positives=int(r["num_false_positives"]),
-        misses=int(r["num_misses"]), gt_boxes=int(r["num_objects"]),
+        mota=float(r["mota"]),
+        idf1=float(r["idf1"]),
+        motp_iou=1.0 - float(r["motp"]),
+        precision=float(r["precision"]),
+        recall=float(r["recall"]),
+        id_switches=int(r["num_switches"]),
+        false_positives=int(r["num_false_positives"]),
+        misses=int(r["num_misses"]),
+        gt_boxes=int(r["num_objects"]),
     )
 
 
@@ -175,8 +229,12 @@ def _iou_distance(gt_xywh: np.ndarray, hyp_xywh: np.ndarray, max_distance: float
         return np.empty((len(gt_xywh), len(hyp_xywh)))
     g = np.asarray(gt_xywh, dtype=np.float64)[:, None, :]
     h = np.asarray(hyp_xywh, dtype=np.float64)[None, :, :]
-    ix = np.clip(np.minimum(g[..., 0] + g[..., 2], h[..., 0] + h[..., 2]) - np.maximum(g[..., 0], h[..., 0]), 0, None)
-    iy = np.clip(np.minimum(g[..., 1] + g[..., 3], h[..., 1] + h[..., 3]) - np.maximum(g[..., 1], h[..., 1]), 0, None)
+    ix = np.clip(
+        np.minimum(g[..., 0] + g[..., 2], h[..., 0] + h[..., 2]) - np.maximum(g[..., 0], h[..., 0]), 0, None
+    )
+    iy = np.clip(
+        np.minimum(g[..., 1] + g[..., 3], h[..., 1] + h[..., 3]) - np.maximum(g[..., 1], h[..., 1]), 0, None
+    )
     inter = ix * iy
     union = g[..., 2] * g[..., 3] + h[..., 2] * h[..., 3] - inter
     dist = 1.0 - inter / np.maximum(union, 1e-12)

@@ -35,7 +35,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from services.vision.evaluation import (  # noqa: E402
+from services.vision.evaluation import (
     CrossingRecord,
     crossings_from_mot,
     match_crossings,
@@ -44,9 +44,9 @@ from services.vision.evaluation import (  # noqa: E402
     records_from_events,
     tracking_area,
 )
-from services.vision.lines import LineZone  # noqa: E402
-from services.vision.mot import MotWriter, read_mot  # noqa: E402
-from services.vision.specs import parse_line_spec  # noqa: E402
+from services.vision.lines import LineZone
+from services.vision.mot import MotWriter, read_mot
+from services.vision.specs import parse_line_spec
 
 DOOR = "door:240,0,240,360"
 OTHER_LINES = (
@@ -84,8 +84,11 @@ def run_reference(video: Path, lines: list[LineZone], detector: Any) -> Run:
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 25.0)
     tracker = ByteTrackTracker(frame_rate=fps)
     zones = {
-        line.name: sv.LineZone(start=sv.Point(*line.start), end=sv.Point(*line.end),
-                               triggering_anchors=[sv.Position.BOTTOM_CENTER])
+        line.name: sv.LineZone(
+            start=sv.Point(*line.start),
+            end=sv.Point(*line.end),
+            triggering_anchors=[sv.Position.BOTTOM_CENTER],
+        )
         for line in lines
     }
     crossings: dict[str, list[CrossingRecord]] = {name: [] for name in zones}
@@ -98,7 +101,9 @@ def run_reference(video: Path, lines: list[LineZone], detector: Any) -> Run:
         if not ok:
             break
         det = detector.detect(frame)
-        tracked = tracker.update(sv.Detections(xyxy=det.xyxy, confidence=det.confidence, class_id=det.class_id))
+        tracked = tracker.update(
+            sv.Detections(xyxy=det.xyxy, confidence=det.confidence, class_id=det.class_id)
+        )
         tracked = tracked[tracked.tracker_id >= 0]
         for name, zone in zones.items():
             crossed_in, crossed_out = zone.trigger(tracked)
@@ -124,33 +129,53 @@ def run_ours(video: Path, lines: list[LineZone], detector: Any) -> Run:
     summary = process_video(video, lines, progress=False, tracks_out=out, detector=detector)
     seconds = time.perf_counter() - start
     out.seek(0)
-    crossings = {line.name: records_from_events([c for c in summary.crossings if c.line == line.name])
-                 for line in lines}
+    crossings = {
+        line.name: records_from_events([c for c in summary.crossings if c.line == line.name])
+        for line in lines
+    }
     return Run(summary.frames, seconds, summary.lines, crossings, read_mot(out))
 
 
-def accuracy(run: Run, gt: np.ndarray, truth: dict[str, list[CrossingRecord]], area: np.ndarray) -> dict[str, Any]:
+def accuracy(
+    run: Run, gt: np.ndarray, truth: dict[str, list[CrossingRecord]], area: np.ndarray
+) -> dict[str, Any]:
     scores = mot_scores(gt, run.mot, area=area)
     lines = {}
     for name, true in truth.items():
         m = match_crossings(true, run.crossings.get(name, []), tolerance=10)
-        lines[name] = {**run.counts[name], **m.summary(),
-                       "true_in": sum(t.direction == "in" for t in true),
-                       "true_out": sum(t.direction == "out" for t in true)}
-    return {"mota": round(scores.mota, 4), "idf1": round(scores.idf1, 4), "id_switches": scores.id_switches,
-            "false_positives": scores.false_positives, "misses": scores.misses, "lines": lines}
+        lines[name] = {
+            **run.counts[name],
+            **m.summary(),
+            "true_in": sum(t.direction == "in" for t in true),
+            "true_out": sum(t.direction == "out" for t in true),
+        }
+    return {
+        "mota": round(scores.mota, 4),
+        "idf1": round(scores.idf1, 4),
+        "id_switches": scores.id_switches,
+        "false_positives": scores.false_positives,
+        "misses": scores.misses,
+        "lines": lines,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path,
-                        default=Path(os.environ.get("FOOTFALL_TEST_DATA") or REPO_ROOT.parent / "shared" / "data"))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("FOOTFALL_TEST_DATA") or REPO_ROOT.parent / "shared" / "data"),
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timing rounds (median fps is reported)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--input-size", help="our detector input WxH (default: our default)")
+    parser.add_argument("--skip-accuracy", action="store_true", help="timing only")
     args = parser.parse_args(argv)
 
-    from services.vision.detection import DetectorSettings, load_detector
     from inference import load_person_detector
+    from services.vision.detection import DetectorSettings, load_detector
 
     video = args.data / "video" / "pets2009_s2l1_480x360.avi"
     pets = args.data / "pets2009_s2l1"
@@ -166,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
 
     ref_detector = load_person_detector(input_size=REFERENCE_INPUT, confidence=REFERENCE_CONFIDENCE)
     settings = DetectorSettings()
-    our_detector = load_detector(settings)
+    if args.input_size:
+        w, h = (int(v) for v in args.input_size.lower().split("x"))
+        settings = DetectorSettings(input_size=(w, h))
+    our_detector = load_detector(settings, frame_size=(480, 360))
 
     # Timing: door line only, alternating, median of the rounds.
     fps: dict[str, list[float]] = {"reference": [], "ours": []}
@@ -176,24 +204,44 @@ def main(argv: list[str] | None = None) -> int:
     # Accuracy: all lines.
     results: dict[str, Any] = {}
     for name, runner, det in (("reference", run_reference, ref_detector), ("ours", run_ours, our_detector)):
-        run = runner(video, [door, *others], det)
-        results[name] = {"fps_median": round(statistics.median(fps[name]), 1),
-                         "fps_runs": [round(f, 1) for f in fps[name]], **accuracy(run, gt, truth, area)}
+        results[name] = {
+            "fps_median": round(statistics.median(fps[name]), 1),
+            "fps_runs": [round(f, 1) for f in fps[name]],
+        }
+        if not args.skip_accuracy:
+            results[name].update(accuracy(runner(video, [door, *others], det), gt, truth, area))
+    if args.skip_accuracy:
+        ratio = results["ours"]["fps_median"] / results["reference"]["fps_median"]
+        print(
+            f"fps reference {results['reference']['fps_runs']} ours {results['ours']['fps_runs']} ratio {ratio:.2f}"
+        )
+        return 0
     ratio = results["ours"]["fps_median"] / results["reference"]["fps_median"]
     results["ratio"] = round(ratio, 2)
-    results["settings"] = {"ours": {"detector": {"input_size": settings.input_size, "confidence": settings.confidence,
-                                                 "workers": settings.workers}},
-                           "reference": {"input_size": REFERENCE_INPUT, "confidence": REFERENCE_CONFIDENCE}}
+    results["settings"] = {
+        "ours": {
+            "detector": {
+                "input_size": list(our_detector.input_size),
+                "confidence": settings.confidence,
+                "workers": settings.workers,
+            }
+        },
+        "reference": {"input_size": REFERENCE_INPUT, "confidence": REFERENCE_CONFIDENCE},
+    }
 
     print(f"{'':12}{'reference':>12}{'ours':>12}")
-    print(f"{'fps':12}{results['reference']['fps_median']:>12}{results['ours']['fps_median']:>12}   ratio {ratio:.2f}x")
+    print(
+        f"{'fps':12}{results['reference']['fps_median']:>12}{results['ours']['fps_median']:>12}   ratio {ratio:.2f}x"
+    )
     for key in ("mota", "idf1", "id_switches"):
         print(f"{key:12}{results['reference'][key]:>12}{results['ours'][key]:>12}")
     for name in truth:
         r, o = results["reference"]["lines"][name], results["ours"]["lines"][name]
         true = f"truth {r['true_in']}/{r['true_out']}"
-        print(f"{name:12}{r['in']:>5}/{r['out']:<3} m{r['matched']} f{r['false']} x{r['missed']}   "
-              f"{o['in']:>3}/{o['out']:<3} m{o['matched']} f{o['false']} x{o['missed']}   {true}")
+        print(
+            f"{name:12}{r['in']:>5}/{r['out']:<3} m{r['matched']} f{r['false']} x{r['missed']}   "
+            f"{o['in']:>3}/{o['out']:<3} m{o['matched']} f{o['false']} x{o['missed']}   {true}"
+        )
     print("(in/out counts; m matched, f false, x missed crossing events within +-10 frames)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -182,7 +182,7 @@ async def serve(settings: Settings, *, services: list[str] | None = None, gatewa
         if gateway:
             config = uvicorn.Config(
                 platform.app, host=settings.http_host, port=settings.http_port, log_level="warning",
-                lifespan="on", ws="websockets",
+                lifespan="on", ws="websockets-sansio",
             )
             server = uvicorn.Server(config)
             log.info("Footfall is up: http://%s:%d (GraphQL /graphql, REST /api, docs /docs), gRPC :%s",

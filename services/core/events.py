@@ -104,6 +104,7 @@ class EventBus:
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self._consumers: list[asyncio.Task[None]] = []
+        self._closing = False
 
     @property
     def nc(self) -> NatsClient:
@@ -150,9 +151,17 @@ class EventBus:
             await self.js.add_stream(config)
 
     async def close(self) -> None:
-        for task in self._consumers:
-            task.cancel()
-        await asyncio.gather(*self._consumers, return_exceptions=True)
+        self._closing = True
+        pending = [t for t in self._consumers if not t.done()]
+        for _ in range(10):  # a cancellation can be swallowed inside the client's fetch: repeat it
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            _, still = await asyncio.wait(pending, timeout=0.5)
+            pending = list(still)
+        if pending:
+            log.warning("%d consumer task(s) did not stop", len(pending))
         self._consumers.clear()
         if self._nc is not None and not self._nc.is_closed:
             try:
@@ -218,7 +227,7 @@ class EventBus:
             filter_subject=filter_subject, ack_wait=ack_wait_s, max_ack_pending=max(batch * 20, 10000),
         )
         sub = None
-        while True:
+        while not self._closing:
             try:
                 if sub is None:
                     sub = await self.js.pull_subscribe(filter_subject, durable=durable, stream=self.stream, config=config)
@@ -246,6 +255,8 @@ class EventBus:
                 log.warning("consumer %s: %s; retrying", durable, err)
                 sub = None
                 await asyncio.sleep(0.5)
+        if sub is not None:
+            await _quietly(sub.unsubscribe())
 
 
 async def _ack_all(msgs: Sequence[Msg]) -> None:

@@ -650,6 +650,9 @@ class VisionService:
                     except Exception:
                         log.exception("closing idle pushed camera %s failed", session.key)
                     del self._sessions[key]
+                lock = self._camera_locks.get(key)
+                if lock is not None and not lock.locked() and key not in self._sessions:
+                    del self._camera_locks[key]  # nobody holds or awaits it (no await since the check)
 
     # ---- tracks -------------------------------------------------------------------------------------
 

@@ -343,8 +343,13 @@ class AnalysisEngine:
                         fut.set_exception(exc)
                 continue
             for key, (_, fut) in batch.items():
-                if not fut.done():
-                    fut.set_result(analyses[key])
+                if fut.done():
+                    continue
+                analysis = analyses.get(key)
+                if analysis is None:  # the camera was removed while its frame waited
+                    fut.set_exception(RuntimeError(f"camera {key} was removed"))
+                else:
+                    fut.set_result(analysis)
 
     def _process(self, frames: dict[str, Frame]) -> dict[str, Analysis]:
         """In the analysis thread: one batched detector call, then each camera's analytics."""
@@ -623,6 +628,9 @@ class StreamOptions:
     max_reconnect_attempts: int = 0
 
 
+# Consecutive frames whose analysis fails before a stream is failed.
+MAX_ERRORS_IN_A_ROW = 10
+
 _SOURCE_STATES = {
     SourceStatus.CONNECTING: StreamState.CONNECTING,
     SourceStatus.CONNECTED: StreamState.CONNECTED,
@@ -710,6 +718,7 @@ class StreamWorker:
         pace_origin: tuple[float, float] | None = None  # (monotonic, stream ts) for realtime pacing
         min_gap = 1.0 / opts.max_fps if opts.max_fps > 0 else 0.0
         analysed = 0
+        errors_in_a_row = 0
         final_state, final_detail = StreamState.STOPPED, ""
         source = self._first_source
         try:
@@ -755,7 +764,20 @@ class StreamWorker:
                                 break
                     if session.state is not StreamState.CONNECTED:
                         await session.set_state(StreamState.CONNECTED, "")
-                    await session.analyse(Frame(frame.image, index, ts), streaming=True)
+                    try:
+                        await session.analyse(Frame(frame.image, index, ts), streaming=True)
+                        errors_in_a_row = 0
+                    except (Unavailable, asyncio.CancelledError):
+                        raise
+                    except Exception as exc:
+                        # One bad frame (a corrupt decode, a detector hiccup) skips that frame; a run of
+                        # them fails the stream with the reason.
+                        errors_in_a_row += 1
+                        if errors_in_a_row >= MAX_ERRORS_IN_A_ROW:
+                            raise
+                        log.warning("stream %s: frame %d skipped: %s", session.key, index, exc)
+                        session.frames_skipped += 1
+                        continue
                     last_analysed_ts = ts
                     analysed += 1
                     if opts.max_frames and analysed >= opts.max_frames:
@@ -780,7 +802,7 @@ class StreamWorker:
         except asyncio.CancelledError:
             final_state, final_detail = StreamState.STOPPED, self._stop_reason or "stopped"
             raise
-        except SourceError as exc:
+        except (SourceError, Unavailable) as exc:
             final_state, final_detail = StreamState.FAILED, str(exc)
         except Exception as exc:
             log.exception("stream %s failed", session.key)

@@ -119,9 +119,11 @@ class Vision:
 
 
 async def start_vision_stack(
-    bus: EventBus, detector: Any, *, lines_provider: LinesProvider | None = None, **service_options: Any
+    bus: EventBus, detector: Any, *, lines_provider: LinesProvider | None = None,
+    load_detector: Callable[[], Any] | None = None, **service_options: Any
 ) -> Vision:
-    service = VisionService(bus, lambda: detector, lines_provider=lines_provider, **service_options)
+    service = VisionService(bus, load_detector or (lambda: detector), lines_provider=lines_provider,
+                            **service_options)
     await service.start()
     server = GrpcServer("127.0.0.1", 0)
     org = unique_org("vis")

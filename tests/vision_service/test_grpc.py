@@ -56,8 +56,10 @@ async def test_stream_publishes_line_crossings_with_deterministic_ids(
     vision: Vision, pets_video: Path, detector: Any
 ) -> None:
     camera = new_camera("GATE")
-    request = vision_pb2.StartStreamRequest(camera_id=camera, path=str(pets_video), lines=[DOOR], max_frames=FRAMES,
-                                            session_id="run-1")
+    right_half = vision_pb2.Zone(name="right", points=[common_pb2.Point(x=x, y=y) for x, y in
+                                                        ((240, 0), (480, 0), (480, 360), (240, 360))])
+    request = vision_pb2.StartStreamRequest(camera_id=camera, path=str(pets_video), lines=[DOOR], zones=[right_half],
+                                            max_frames=FRAMES, session_id="run-1")
     started = (await vision.stub.StartStream(request, metadata=vision.md)).stream
     assert started.camera_id == camera and started.session_id == "run-1"
     assert started.status in (vision_pb2.STREAM_STATUS_CONNECTING, vision_pb2.STREAM_STATUS_CONNECTED)
@@ -110,6 +112,14 @@ async def test_stream_publishes_line_crossings_with_deterministic_ids(
     ended = [unpack(env, events_pb2.TrackEnded) for env in vision.events.of("track_ended")]
     assert ended and all(e.camera_id == camera and e.path for e in ended)
     assert {c.track_id for c in crossings} <= {e.track_id for e in ended}
+
+    # Zone visits of the right half of the frame.
+    entered = [unpack(env, events_pb2.ZoneEntered) for env in vision.events.of("zone_entered")]
+    exited = [unpack(env, events_pb2.ZoneExited) for env in vision.events.of("zone_exited")]
+    assert entered and exited and len(exited) <= len(entered) + 8  # people already inside at frame 0 never entered
+    assert all(z.camera_id == camera and z.zone_name == "right" and z.track_id.startswith("run-1-") for z in entered)
+    assert all(z.dwell_seconds >= 0 and z.reason in ("left", "track_ended") for z in exited)
+    assert [z.name for z in stream.zones] == ["right"]
 
     # A restart with the same session id (a crash and replay) republishes the same ids: JetStream drops them.
     subject = vision.bus.subject(vision.org, "vision", "crossing")
@@ -273,3 +283,43 @@ async def test_watch_tracks_and_frames(vision: Vision, pets_frames: Callable[[in
     assert nxt.frame_index >= 1 and nxt.jpeg[:2] == b"\xff\xd8"
     tracks_call.cancel()
     frames_call.cancel()
+
+
+async def test_idle_pushed_camera_ends_its_tracks(event_bus: Any, detector: Any,
+                                                  pets_frames: Callable[[int, int], list[np.ndarray]]) -> None:
+    v = await start_vision_stack(event_bus, detector, pushed_idle_s=0.5)
+    try:
+        for image in pets_frames(200, 3):
+            await v.stub.ProcessFrame(vision_pb2.ProcessFrameRequest(camera_id="kiosk", image=jpeg(image)),
+                                      metadata=v.md)
+        await v.events.wait_for(lambda e: len(e.of("track_ended")) >= 3 and len(e.of("source_status")) == 2, 15)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await v.stub.GetStream(vision_pb2.GetStreamRequest(camera_id="kiosk"), metadata=v.md)
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+        statuses = [unpack(env, events_pb2.CameraSourceStatusChanged).status for env in v.events.of("source_status")]
+        assert statuses == ["connected", "stopped"]
+        # The next frame starts a new session (new track ids).
+        reply = await v.stub.ProcessFrame(vision_pb2.ProcessFrameRequest(
+            camera_id="kiosk", image=jpeg(pets_frames(203, 1)[0])), metadata=v.md)
+        assert reply.frame_index == 0
+    finally:
+        await stop_vision_stack(v)
+
+
+async def test_a_detector_that_cannot_load_makes_the_service_unavailable(event_bus: Any, pets_video: Path) -> None:
+    def broken() -> Any:
+        raise RuntimeError("model file missing")
+
+    v = await start_vision_stack(event_bus, None, load_detector=broken)
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await v.stub.ProcessFrame(vision_pb2.ProcessFrameRequest(camera_id="c", image=jpeg(np.zeros((32, 32, 3),
+                                                                                                   np.uint8))),
+                                      metadata=v.md)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "person detector unavailable: model file missing" in (err.value.details() or "")
+        await v.stub.StartStream(vision_pb2.StartStreamRequest(camera_id="f", path=str(pets_video)), metadata=v.md)
+        stream = await v.wait_finished("f", 30)
+        assert stream.status == vision_pb2.STREAM_STATUS_FAILED and "model file missing" in stream.status_detail
+    finally:
+        await stop_vision_stack(v)

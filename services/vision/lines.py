@@ -80,7 +80,9 @@ class LineZone:
         hysteresis_px: Fixed distance (pixels) the anchor must get beyond the line before a
             crossing counts. When ``None`` the distance is ``hysteresis_box_fraction`` times the
             height of the person's box at that frame, so it scales with how near the person is
-            to the camera (0.1 of a person's height is roughly 17 cm on the floor).
+            to the camera. The default 0.1 is roughly 17 cm on the floor and about eight times
+            the frame-to-frame jitter of tracked foot points measured on PETS 2009 (1.1-1.3% of
+            the box height), which also absorbs the jump of a box whose legs get hidden.
         hysteresis_box_fraction: See ``hysteresis_px``.
     """
 

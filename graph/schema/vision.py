@@ -21,7 +21,6 @@ import strawberry
 from footfall.v1 import common_pb2, vision_pb2
 from graph.convert import CROSSING_DIRECTIONS, LINE_DIRECTIONS, line_direction_name, to_datetime
 from graph.rest.vision import VisionClient
-from graph.schema import SchemaModule
 from graph.schema.context import Info
 from graph.schema.occupancy import CrossingDirection, LineDirection
 from services.core.errors import InvalidArgument
@@ -320,6 +319,17 @@ class VisionSubscription:
 
 TYPES = (VisionStream, TrackedPerson, TrackUpdate)
 
-# `build_schema([*DEFAULT_MODULES, VISION])`
-VISION = SchemaModule("vision", query=VisionQuery, mutation=VisionMutation, subscription=VisionSubscription,
-                      types=TYPES)
+def __getattr__(name: str) -> object:
+    """`VISION`, the `SchemaModule` for `build_schema([*DEFAULT_MODULES, VISION])`.
+
+    Made on first use, so `graph/schema/__init__.py` may import this module wherever it likes (even before
+    it defines `SchemaModule`) without an import cycle.
+    """
+    if name == "VISION":
+        from graph.schema import SchemaModule
+
+        module = SchemaModule("vision", query=VisionQuery, mutation=VisionMutation, subscription=VisionSubscription,
+                              types=TYPES)
+        globals()["VISION"] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,9 @@
 """Vision in GraphQL: camera streams, the people tracked on them, and a live track subscription.
 
 Resolvers are thin: one call to `VisionService` over gRPC (`VisionClient`), then the reply as GraphQL types.
-Add the module to the schema with `build_schema([*DEFAULT_MODULES, VISION])` (`VISION` is defined below).
+Add the module to the schema with `build_schema([*DEFAULT_MODULES, VISION])` (`VISION` is made on first import, see `__getattr__` below).
 
-    query { visionStreams { streams { cameraId status fps frames lineCounts { lineName inCount outCount } } } }
+    query { visionStreams { streams { cameraId status fps frames lines { name inCount outCount } } } }
     query { tracks(cameraId: "GATE_A") { frameIndex tracks { trackId box { x1 y1 x2 y2 } confidence } } }
     mutation { startStream(input: {cameraId: "GATE_A", url: "rtsp://..."}) { status sessionId } }
     subscription { trackUpdates(cameraId: "GATE_A") { frameIndex tracks { trackId } crossings { lineName direction } } }

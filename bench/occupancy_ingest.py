@@ -77,12 +77,10 @@ async def _publish(url: str, n: int, cameras: int, seed: int, rate: float, durat
     msgs = _envelopes(n, cameras, seed)
     nc = await nats.connect(url)
     js = nc.jetstream(timeout=10)
-    window = 256
     started = time.time()
     sent = 0
-    pending: list[asyncio.Future] = []
     loop_start = time.perf_counter()
-    for subject, data, event_id in msgs:
+    for subject, data, event_id in msgs:  # pipelined publishes; JetStream acks each (publish_async)
         if rate > 0:
             due = loop_start + sent / rate
             delay = due - time.perf_counter()
@@ -90,12 +88,9 @@ async def _publish(url: str, n: int, cameras: int, seed: int, rate: float, durat
                 await asyncio.sleep(delay)
             if time.perf_counter() - loop_start > duration_s:
                 break
-        pending.append(asyncio.ensure_future(js.publish(subject, data, headers={"Nats-Msg-Id": event_id})))
+        await js.publish_async(subject, data, headers={"Nats-Msg-Id": event_id})
         sent += 1
-        if len(pending) >= window:
-            await asyncio.gather(*pending)
-            pending.clear()
-    await asyncio.gather(*pending)
+    await asyncio.wait_for(js.publish_async_completed(), 120)
     finished = time.time()
     await nc.close()
     return {"started": started, "finished": finished, "sent": sent}

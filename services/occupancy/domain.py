@@ -305,7 +305,7 @@ class FacilityStats:
     timestamp: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Crossing:
     """One `LineCrossed` event (or `RecordCrossing` call)."""
 
@@ -326,7 +326,7 @@ class Outcome(str, Enum):
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CrossingOutcome:
     event_id: str
     outcome: Outcome
@@ -411,6 +411,10 @@ class BucketAgg:
 
 def bucket_start(ts: datetime, period: timedelta = SLOT) -> datetime:
     """The UTC-aligned start of the `period` containing `ts` (same as date_bin/time_bucket)."""
+    if period == SLOT:  # the hot path: 5-minute buckets divide UTC hours
+        if ts.tzinfo is not UTC:
+            ts = ts.astimezone(UTC)
+        return ts.replace(minute=ts.minute - ts.minute % 5, second=0, microsecond=0)
     step = int(period.total_seconds() * 1_000_000)
     micros = (ts - _EPOCH) // timedelta(microseconds=1)
     return _EPOCH + timedelta(microseconds=micros - micros % step)
@@ -440,6 +444,7 @@ class BatchResult:
     day_tracks: set[tuple[int, date, str]] = field(default_factory=set)
     min_occurred: dict[int, datetime] = field(default_factory=dict)
     recovered: set[int] = field(default_factory=set)  # cameras whose equipment_failure auto-resolves
+    day_cache: dict[datetime, date] = field(default_factory=dict)
 
 
 def resolve_line(cam: CameraLedger, crossing: Crossing) -> LineRule | str:
@@ -522,64 +527,80 @@ def apply_batch(
     return result
 
 
+_EQUIPMENT = AlertType.EQUIPMENT_FAILURE.value
+
+
+def _local_day(when: datetime, tz: ZoneInfo, cache: dict[datetime, date]) -> date:
+    """`when`'s local date; cached per UTC quarter hour (zone offsets are whole quarter hours, so local
+    midnight always falls on a UTC quarter hour)."""
+    block = when.replace(minute=when.minute - when.minute % 15, second=0, microsecond=0)
+    day = cache.get(block)
+    if day is None:
+        day = cache[block] = block.astimezone(tz).date()
+    return day
+
+
 def _apply_one(
     cam: CameraLedger, crossing: Crossing, line: LineRule, delta: int, result: BatchResult, *,
     now: datetime, tz: ZoneInfo, rules: AlertRules,
 ) -> None:
     before = cam.current
     if delta == ENTRY:
-        cam.current += 1
+        after = cam.current = before + 1
         cam.total_entries += 1
     else:
         cam.total_exits += 1
-        if cam.current > 0:
-            cam.current -= 1
+        if before > 0:
+            after = cam.current = before - 1
         else:
+            after = 0
             _raise(cam, result, AlertType.NEGATIVE_COUNT, 0,
                    f"Exit on line {line.name!r} while occupancy is 0; occupancy kept at 0 (calibration advised)")
-    after = cam.current
-    cam.last_seq += 1
-    seq = cam.last_seq
+    seq = cam.last_seq = cam.last_seq + 1
     cam.last_updated = now
     cam.changed = True
     when = crossing.occurred_at
-    result.rows.append((cam.camera_id, seq, delta, line.id, crossing.event_id, crossing.track_id,
+    camera_id = cam.camera_id
+    result.rows.append((camera_id, seq, delta, line.id, crossing.event_id, crossing.track_id,
                         crossing.confidence, when, before, after))
-    first = result.min_occurred.get(cam.camera_id)
+    first = result.min_occurred.get(camera_id)
     if first is None or when < first:
-        result.min_occurred[cam.camera_id] = when
+        result.min_occurred[camera_id] = when
 
-    key = (cam.camera_id, bucket_start(when))
+    key = (camera_id, bucket_start(when))
     agg = result.buckets.get(key)
     if agg is None:
-        agg = result.buckets[key] = BucketAgg(peak=max(before, after))
+        agg = result.buckets[key] = BucketAgg(peak=before if before > after else after)  # noqa: FURB136 (hot path)
     if delta == ENTRY:
         agg.entries += 1
     else:
         agg.exits += 1
     agg.events += 1
-    agg.close, agg.close_seq, agg.log_id = after, seq, seq
-    agg.peak = max(agg.peak, before, after)
+    agg.close = after
+    agg.close_seq = agg.log_id = seq
+    if before > agg.peak or after > agg.peak:
+        agg.peak = before if before > after else after  # noqa: FURB136 (hot path)
 
     if crossing.track_id:
-        result.day_tracks.add((cam.camera_id, when.astimezone(tz).date(), crossing.track_id))
+        result.day_tracks.add((camera_id, _local_day(when, tz, result.day_cache), crossing.track_id))
 
     minute = when.replace(second=0, microsecond=0)
     if cam.anomaly_minute is None or minute > cam.anomaly_minute:
         cam.anomaly_minute, cam.anomaly_count = minute, 1
     elif minute == cam.anomaly_minute:
         cam.anomaly_count += 1
-    if cam.anomaly_count > rules.anomaly_per_minute and minute == cam.anomaly_minute:
-        _raise(cam, result, AlertType.ANOMALY_DETECTED, after,
-               f"Occupancy anomaly detected: more than {rules.anomaly_per_minute} crossings within one "
-               f"minute ({cam.anomaly_count} at {minute:%H:%M} UTC)")
+        if cam.anomaly_count > rules.anomaly_per_minute:
+            _raise(cam, result, AlertType.ANOMALY_DETECTED, after,
+                   f"Occupancy anomaly detected: more than {rules.anomaly_per_minute} crossings within one "
+                   f"minute ({cam.anomaly_count} at {minute:%H:%M} UTC)")
 
-    alert = capacity_alert(after, cam.max_occupancy, rules)
-    if alert is not None:
-        _raise(cam, result, alert[0], after, alert[1])
-    if AlertType.EQUIPMENT_FAILURE.value in cam.open_alerts:
-        cam.open_alerts.discard(AlertType.EQUIPMENT_FAILURE.value)
-        result.recovered.add(cam.camera_id)
+    if cam.max_occupancy > 0 and after > rules.warning_ratio * cam.max_occupancy:
+        alert = capacity_alert(after, cam.max_occupancy, rules)
+        if alert is not None:
+            _raise(cam, result, alert[0], after, alert[1])
+    if cam.open_alerts and _EQUIPMENT in cam.open_alerts:
+        cam.open_alerts.discard(_EQUIPMENT)
+        result.recovered.add(camera_id)
 
 
 def _raise(cam: CameraLedger, result: BatchResult, kind: AlertType, level: int, message: str) -> None:

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class NatsServer:
         self.host = host
         self.port = port or free_port(host)
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log: BinaryIO | None = None
 
     @property
     def url(self) -> str:
@@ -103,7 +105,8 @@ class NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         args = [nats_server_binary(), "-js", "-a", self.host, "-p", str(self.port), "-sd", str(self.store_dir)]
         log.info("starting nats-server on %s (store %s)", self.url, self.store_dir)
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._log = open(self.store_dir / "nats-server.log", "ab")  # never an unread pipe: it would block the server
+        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self._log)
         try:
             _wait_for_port(self.host, self.port, timeout, self._proc)
         except Exception:
@@ -113,6 +116,9 @@ class NatsServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         if proc is None or proc.poll() is not None:
             return
         proc.terminate()

@@ -21,14 +21,24 @@ async def claim_events(conn: psycopg.AsyncConnection, consumer: str, org: str, e
     # separator (none that make_envelope produces) go as an array, as before.
     joined = _SEP.join(event_ids)
     if joined.count(_SEP) == len(event_ids) - 1 and "" not in event_ids:
-        query, ids = "SELECT %s, %s, unnest(string_to_array(%s, E'\\x1f'))", joined
-    else:
-        query, ids = "SELECT %s, %s, unnest(%s::text[])", list(event_ids)
+        # one row back, the fresh ids joined the same way (a row per id costs more to read than to store)
+        cur = await conn.execute(
+            """WITH claimed AS (
+                   INSERT INTO processed_events (consumer, org_id, event_id)
+                   SELECT %s, %s, unnest(string_to_array(%s, E'\\x1f'))
+                   ON CONFLICT DO NOTHING
+                   RETURNING event_id)
+               SELECT count(*) AS n, string_agg(event_id, E'\\x1f') AS ids FROM claimed""",
+            (consumer, org, joined),
+        )
+        row = await cur.fetchone()
+        n, ids = (row["n"], row["ids"]) if isinstance(row, dict) else (row[0], row[1])  # type: ignore[index]
+        return set(ids.split(_SEP)) if n else set()
     cur = await conn.execute(
-        f"""INSERT INTO processed_events (consumer, org_id, event_id)
-           {query}
+        """INSERT INTO processed_events (consumer, org_id, event_id)
+           SELECT %s, %s, unnest(%s::text[])
            ON CONFLICT DO NOTHING
            RETURNING event_id""",
-        (consumer, org, ids),
+        (consumer, org, list(event_ids)),
     )
     return {row["event_id"] if isinstance(row, dict) else row[0] for row in await cur.fetchall()}

@@ -52,12 +52,23 @@ class _Consumer:
         raise NotImplementedError
 
 
+_ORG_BY_SUBJECT: dict[str, str | None] = {}
+
+
 def _org(event: ReceivedEvent) -> str | None:
+    """The subject's organisation, validated (cached per subject)."""
+    subject = event.subject
+    if subject in _ORG_BY_SUBJECT:
+        return _ORG_BY_SUBJECT[subject]
     try:
-        return validate_org(event.org)
+        org: str | None = validate_org(event.org)
     except (FootfallError, IndexError):
-        log.error("event on subject %r names no valid organisation; dropped", event.subject)
-        return None
+        log.error("event on subject %r names no valid organisation; dropped", subject)
+        org = None
+    if len(_ORG_BY_SUBJECT) > 100_000:
+        _ORG_BY_SUBJECT.clear()
+    _ORG_BY_SUBJECT[subject] = org
+    return org
 
 
 class CrossingConsumer(_Consumer):

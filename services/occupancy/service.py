@@ -270,9 +270,9 @@ class OccupancyService:
         return result.outcomes
 
     @staticmethod
-    def _count_unique(cams: dict[str, CameraLedger], new_tracks: list[tuple[int, object]]) -> None:
+    def _count_unique(cams: dict[str, CameraLedger], new_tracks: list[tuple[int, object, int]]) -> None:
         by_id = {c.camera_id: c for c in cams.values()}
-        for (camera_id, day), n in sorted(Counter(new_tracks).items()):
+        for camera_id, day, n in sorted(new_tracks):  # type: ignore[type-var]
             cam = by_id[camera_id]
             if cam.unique_day is None or day > cam.unique_day:  # type: ignore[operator]
                 cam.unique_day, cam.unique_persons = day, n  # type: ignore[assignment]

@@ -40,7 +40,9 @@ _US = timedelta(microseconds=1)
 
 
 def _ints(values: Sequence[int | None]) -> str:
-    return ",".join(["N" if v is None else str(v) for v in values])
+    if None in values:
+        return ",".join(["N" if v is None else str(v) for v in values])
+    return ",".join(map(str, values))
 
 
 def _texts(values: Sequence[str]) -> str | None:
@@ -299,28 +301,28 @@ class OccupancyStore:
             binary=True,
         )
 
-    async def insert_day_tracks(self, conn: Conn, org: str, tracks: set[tuple[int, date, str]]) -> list[tuple[int, date]]:
-        """Record (camera, local day, track); return the (camera, day) of each track new for that day."""
+    async def insert_day_tracks(self, conn: Conn, org: str,
+                                tracks: set[tuple[int, date, str]]) -> list[tuple[int, date, int]]:
+        """Record (camera, local day, track); return (camera, day, how many of its tracks were new)."""
         if not tracks:
             return []
         cams, days, ids = zip(*tracks, strict=True)
         joined = _texts(ids)
         if joined is None or "" in ids:
-            cur = await conn.execute(
-                """INSERT INTO occupancy_day_tracks (org_id, camera_id, day, track_id)
-                   SELECT %s, * FROM unnest(%b::bigint[], %b::date[], %b::text[])
-                   ON CONFLICT DO NOTHING RETURNING camera_id, day""",
-                (org, list(cams), list(days), list(ids)),
-            )
+            source, params = "unnest(%b::bigint[], %b::date[], %b::text[])", (list(cams), list(days), list(ids))
         else:
-            cur = await conn.execute(
-                """INSERT INTO occupancy_day_tracks (org_id, camera_id, day, track_id)
-                   SELECT %s, * FROM unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::date[],
-                                            string_to_array(%s, %s))
-                   ON CONFLICT DO NOTHING RETURNING camera_id, day""",
-                (org, _ints(cams), ",".join(map(str, days)), joined, _SEP),
-            )
-        return [(r["camera_id"], r["day"]) for r in await cur.fetchall()]
+            source = ("unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::date[],"
+                      " string_to_array(%s, %s))")
+            params = (_ints(cams), ",".join(map(str, days)), joined, _SEP)
+        cur = await conn.execute(
+            f"""WITH new AS (
+                    INSERT INTO occupancy_day_tracks (org_id, camera_id, day, track_id)
+                    SELECT %s, * FROM {source}
+                    ON CONFLICT DO NOTHING RETURNING camera_id, day)
+                SELECT camera_id, day, count(*) AS n FROM new GROUP BY camera_id, day""",
+            (org, *params),
+        )
+        return [(r["camera_id"], r["day"], r["n"]) for r in await cur.fetchall()]
 
     async def live_row(self, conn: Conn, camera_id: int) -> dict[str, Any] | None:
         cur = await conn.execute(

@@ -3,9 +3,10 @@
 Definitions (the API's field descriptions refer to these):
 
 * **Direction semantics** (`counted_delta`): a line's ``direction`` decides what a crossing means.
-  ``entry``: an ``in`` crossing is an entry, ``out`` is ignored. ``exit``: an ``in`` crossing is an exit,
-  ``out`` is ignored. ``bidirectional``: ``in`` is an entry, ``out`` an exit. (``in`` is the side-to-side
-  sense the vision service reports; see `footfall.v1.LineDirection`.)
+  ``in`` always means "into the area" and ``out`` "out of it" (draw every line so that ``in`` points
+  inside); the direction filters: ``entry`` counts ``in`` crossings as entries and ignores ``out``;
+  ``exit`` counts ``out`` crossings as exits and ignores ``in``; ``bidirectional`` counts both. This is
+  the vision service's convention too (`services.vision.lines`), so a line means the same everywhere.
 * **current_occupancy** is entries minus exits applied one event at a time in arrival order, *clamped at
   0*: an exit while the occupancy is 0 still counts in ``total_exits`` (someone was seen leaving), keeps
   the occupancy at 0 and raises ``negative_count`` (an entry was missed or a calibration is due). A
@@ -76,11 +77,11 @@ ENTRY, EXIT, CALIBRATION = 1, -1, 0  # occupancy_events.kind
 
 def counted_delta(line: LineDirection, crossing: CrossingDirection) -> int | None:
     """+1 (entry), -1 (exit) or None (the line ignores crossings in that sense)."""
-    if line is LineDirection.BIDIRECTIONAL:
-        return ENTRY if crossing is CrossingDirection.IN else EXIT
-    if crossing is not CrossingDirection.IN:
-        return None
-    return ENTRY if line is LineDirection.ENTRY else EXIT
+    if line is LineDirection.ENTRY:
+        return ENTRY if crossing is CrossingDirection.IN else None
+    if line is LineDirection.EXIT:
+        return EXIT if crossing is CrossingDirection.OUT else None
+    return ENTRY if crossing is CrossingDirection.IN else EXIT
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -149,8 +149,8 @@ async def test_entry_and_exit_lines(api: Api) -> None:
     await create_line(api, camera.id, "out", common_pb2.LINE_DIRECTION_EXIT, y1=500, y2=500)
     assert (await cross(api, "a", IN, line="in")).applied
     assert not (await cross(api, "b", OUT, line="in")).applied  # an entry line ignores out crossings
-    assert (await cross(api, "c", IN, line="out")).applied      # an exit line counts `in` as an exit
-    assert not (await cross(api, "d", OUT, line="out")).applied
+    assert not (await cross(api, "c", IN, line="out")).applied  # an exit line ignores in crossings
+    assert (await cross(api, "d", OUT, line="out")).applied      # and counts out crossings as exits
     live = (await api.GetLiveOccupancy(camera_id=camera.id)).occupancy
     assert (live.total_entries, live.total_exits, live.current_occupancy) == (1, 1, 0)
 

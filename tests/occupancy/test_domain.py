@@ -41,7 +41,7 @@ UTCZ = ZoneInfo("UTC")
 
 @pytest.mark.parametrize(("line", "crossing", "delta"), [
     (LineDirection.ENTRY, IN, 1), (LineDirection.ENTRY, OUT, None),
-    (LineDirection.EXIT, IN, -1), (LineDirection.EXIT, OUT, None),
+    (LineDirection.EXIT, IN, None), (LineDirection.EXIT, OUT, -1),
     (LineDirection.BIDIRECTIONAL, IN, 1), (LineDirection.BIDIRECTIONAL, OUT, -1),
 ])
 def test_direction_semantics(line: LineDirection, crossing: CrossingDirection, delta: int | None) -> None:

@@ -25,9 +25,9 @@ class _LineDirectionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_LineDir
     DESCRIPTOR: _descriptor.EnumDescriptor
     LINE_DIRECTION_UNSPECIFIED: _LineDirection.ValueType  # 0
     LINE_DIRECTION_ENTRY: _LineDirection.ValueType  # 1
-    """Crossings in the line's `in` sense are entries; `out` crossings are ignored."""
+    """`in` crossings are entries; `out` crossings are ignored."""
     LINE_DIRECTION_EXIT: _LineDirection.ValueType  # 2
-    """Crossings in the line's `in` sense are exits; `out` crossings are ignored."""
+    """`out` crossings are exits; `in` crossings are ignored."""
     LINE_DIRECTION_BIDIRECTIONAL: _LineDirection.ValueType  # 3
     """`in` crossings are entries and `out` crossings are exits."""
 
@@ -36,9 +36,9 @@ class LineDirection(_LineDirection, metaclass=_LineDirectionEnumTypeWrapper):
 
 LINE_DIRECTION_UNSPECIFIED: LineDirection.ValueType  # 0
 LINE_DIRECTION_ENTRY: LineDirection.ValueType  # 1
-"""Crossings in the line's `in` sense are entries; `out` crossings are ignored."""
+"""`in` crossings are entries; `out` crossings are ignored."""
 LINE_DIRECTION_EXIT: LineDirection.ValueType  # 2
-"""Crossings in the line's `in` sense are exits; `out` crossings are ignored."""
+"""`out` crossings are exits; `in` crossings are ignored."""
 LINE_DIRECTION_BIDIRECTIONAL: LineDirection.ValueType  # 3
 """`in` crossings are entries and `out` crossings are exits."""
 Global___LineDirection: _TypeAlias = LineDirection  # noqa: Y015

@@ -61,6 +61,7 @@ class BatchPuller:
         self._sub = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._check_consumer = False
 
     # ----------------------------------------------------------------------------------------- control
 
@@ -102,14 +103,22 @@ class BatchPuller:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        last_seen = loop.time()
         while not self._stopping:
             try:
                 if self._sub is None:
                     await self._ensure_consumer()
                     await self._subscribe()
+                    last_seen = loop.time()
+                elif self._check_consumer or loop.time() - last_seen > 30:
+                    # quiet for a while, or the server said so: make sure the consumer still exists
+                    self._check_consumer = False
+                    await self._ensure_consumer()
+                    last_seen = loop.time()
                 await self._request_more(loop.time())
                 batch = await self._next_batch()
                 if batch:
+                    last_seen = loop.time()
                     await self._handle(batch)
             except asyncio.CancelledError:
                 raise
@@ -144,6 +153,8 @@ class BatchPuller:
             if status != "100":  # 404 no messages, 408 expired, 409 conflict: that request is over
                 self._open.pop(msg.subject, None)
                 self._arrived.set()
+                if status == "409" and "deleted" in (headers.get("Description") or "").lower():
+                    self._check_consumer = True
             return
         # Delivered messages carry their stream subject, not the request's inbox; the server serves pull
         # requests in order, so a message belongs to the oldest open one.

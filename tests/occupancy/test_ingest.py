@@ -244,3 +244,16 @@ async def test_alert_raised_is_published_durably(runtime: OccupancyRuntime, even
     assert [a.alert_type for a in received] == [occupancy_pb2.ALERT_TYPE_CAPACITY_WARNING,
                                                 occupancy_pb2.ALERT_TYPE_CAPACITY_EXCEEDED]
     assert received[1].message == "Occupancy (2) exceeds capacity (1)"
+
+
+async def test_consumer_recreated_after_deletion(runtime: OccupancyRuntime, event_bus: EventBus) -> None:
+    org, service = unique_org_id(), runtime.service
+    cam = await setup_camera(service, org)
+    await event_bus.publish(crossing_event(org, "GATE_A", "door"))
+    await wait_totals(service, org, cam, 1)
+    await event_bus.js.delete_consumer(event_bus.stream, "occupancy-crossings")
+    await event_bus.publish(crossing_event(org, "GATE_A", "door"))
+    # the new consumer starts from the stream's beginning: the first event is a duplicate, counted once
+    await wait_totals(service, org, cam, 2, timeout=90)
+    await asyncio.sleep(0.5)
+    assert await totals(service, org, cam) == (2, 0, 2)

@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The embedded servers are started and stopped with subprocesses while gRPC threads run; gRPC's fork
+    # handlers are not needed for that and only log noise.
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     parser = build_parser()
     args = parser.parse_args(argv)
     settings_level = args.log_level or os.environ.get("FOOTFALL_LOG_LEVEL", "INFO")

@@ -124,7 +124,8 @@ class EventBus:
 
     async def connect(self) -> None:
         async def on_disconnect() -> None:
-            log.warning("NATS disconnected from %s; reconnecting", self.url)
+            if not self._closing:
+                log.warning("NATS disconnected from %s; reconnecting", self.url)
 
         async def on_reconnect() -> None:
             log.info("NATS reconnected to %s", self.url)

@@ -1,10 +1,12 @@
 """Journeys: each visit of a person through a camera's view, built from tracks and zone events.
 
 A **visit** starts when a track is first seen and ends when its track ends. A track that ends and a
-new track that starts near where it ended, shortly after (``stitch_gap_s``, ``stitch_distance_px``),
-are the same visit: the tracker lost the person for a moment and gave them a new id. The visit becomes a
-:class:`CustomerJourney` (the seed's dataclass, field for field) once it has been over for
-``stitch_gap_s`` without a continuation.
+new track that starts near where it ended, shortly after (``stitch_gap_s``, ``stitch_distance_px``; or
+a frame or two before, ``stitch_overlap_s``: an id switch), are the same visit: the tracker lost the
+person for a moment and gave them a new id. Someone standing still may be lost for longer
+(``stationary_gap_s`` within ``stationary_distance_px``). The visit becomes a :class:`CustomerJourney`
+(the seed's dataclass, field for field) once it has been over for the longer of the two gaps
+(``JourneyConfig.hold_s``) without a continuation.
 
 :class:`JourneyBuilder` is plain, synchronous and clock-free: it is driven by the times in the events it
 receives, so the same code builds journeys offline (frame by frame from ``VisionPipeline`` on a video
@@ -114,9 +116,17 @@ class JourneyConfig:
     # A new track starting within this long after another ended, near where it ended, continues its visit.
     stitch_gap_s: float = 2.0
     stitch_distance_px: float = 80.0
-    # customer_entry is sent once a visit has lasted this long (>= the tracker's lost_seconds lets a
-    # late track end stitch onto a new track before the new one is announced).
-    confirm_s: float = 2.0
+    # A new track may also start up to this long *before* the old one's last observation (an id switch:
+    # the tracker starts a new id on the person a frame or two before it drops the old one).
+    stitch_overlap_s: float = 0.5
+    # Someone standing still is often lost for longer (occlusion, missed detections): a new track starting
+    # within stationary_gap_s within stationary_distance_px of where the old one ended continues it too.
+    # Completion waits for the longer of the two gaps. 0 disables.
+    stationary_gap_s: float = 10.0
+    stationary_distance_px: float = 25.0
+    # customer_entry is sent once a visit has lasted this long (>= the tracker's lost_seconds plus
+    # stitch_overlap_s lets a late track end stitch onto a new track before the new one is announced).
+    confirm_s: float = 3.0
     # Visits shorter than this are dropped as noise (no customer_entry, no journey).
     min_duration_s: float = 1.0
     # The journey's path keeps at most one point per path_sample_s, and at most max_path_points points.
@@ -125,9 +135,25 @@ class JourneyConfig:
     # Whether a track not yet ended counts as present up to the current time (online, where positions
     # arrive only with zone events and the track's end) rather than up to its last observation (offline).
     open_tracks_present: bool = False
+    # For occupancy: a visit is in view while its track was observed within present_s.
+    present_s: float = 1.0
+
+    @property
+    def hold_s(self) -> float:
+        """How long an ended visit waits for a continuation before it completes."""
+        return max(self.stitch_gap_s, self.stationary_gap_s)
+
+    def continues(self, gap: float, distance: float) -> bool:
+        """Whether a track starting ``gap`` seconds after another ended, ``distance`` px away, continues it."""
+        if gap < -self.stitch_overlap_s:
+            return False
+        if gap <= self.stitch_gap_s and distance <= self.stitch_distance_px:
+            return True
+        return gap <= self.stationary_gap_s and distance <= self.stationary_distance_px
 
     def __post_init__(self) -> None:
-        for name in ("stitch_gap_s", "stitch_distance_px", "confirm_s", "min_duration_s", "path_sample_s"):
+        for name in ("stitch_gap_s", "stitch_distance_px", "stitch_overlap_s", "stationary_gap_s",
+                     "stationary_distance_px", "confirm_s", "min_duration_s", "path_sample_s", "present_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a number >= 0")
@@ -288,25 +314,32 @@ class JourneyBuilder:
             if not track.ended:
                 self._track_ended(track.key, None, None, None)
         horizon = max([v.last_time for v in self._visits.values()] + [now or 0.0, self._now or 0.0])
-        self._advance(horizon + self.config.stitch_gap_s + self.config.confirm_s + 1.0)
+        self._advance(horizon + self.config.hold_s + self.config.confirm_s + 1.0)
         return self._take()
 
     # ---- views ---------------------------------------------------------------------------------------
 
     @property
     def occupancy(self) -> int:
-        """Visits in view now that have lasted ``min_duration_s`` (tentative noise excluded)."""
-        n = 0
+        """Visits in view now (seen within ``present_s``, or open online) that lasted ``min_duration_s``."""
+        if self._now is None:
+            return 0
+        cfg, n = self.config, 0
         for v in self._visits.values():
             if v.current is None:
                 continue
-            if v.entry_emitted or (self._now is not None and self._now - v.entry_time >= self.config.min_duration_s):
+            if not cfg.open_tracks_present and self._now - v.last_time > cfg.present_s:
+                continue
+            if v.entry_emitted or v.last_time - v.entry_time >= cfg.min_duration_s:
                 n += 1
         return n
 
     def active_journeys(self) -> dict[str, CustomerJourney]:
-        """Confirmed visits still in progress, by customer id (exit, duration unset; conversion Pending)."""
-        return {v.customer_id: self._journey(v, final=False) for v in self._visits.values() if v.entry_emitted}
+        """Confirmed visits whose track is still open, by customer id (exit and duration unset, Pending)."""
+        return {
+            v.customer_id: self._journey(v, final=False)
+            for v in self._visits.values() if v.entry_emitted and v.current is not None
+        }
 
     # ---- state (online consumers keep it between batches) --------------------------------------------
 
@@ -378,8 +411,7 @@ class JourneyBuilder:
                 continue
             gap = t - last.last_time
             d = _dist(last.last_point, point)
-            close = 0 < gap <= self.config.stitch_gap_s and d <= self.config.stitch_distance_px
-            if close and (best is None or (d, gap) < best[:2]):
+            if gap > 0 and self.config.continues(gap, d) and (best is None or (d, gap) < best[:2]):
                 best = (d, gap, vid)
         return best[2] if best else None
 
@@ -491,9 +523,10 @@ class JourneyBuilder:
                 continue
             gap = first.first_time - ended.last_time
             d = _dist(ended.last_point, first.first_point)
-            close = 0 < gap <= self.config.stitch_gap_s and d <= self.config.stitch_distance_px
-            if close and (best is None or (d, gap) < best[:2]):
-                best = (d, gap, vid)
+            if first.first_time > ended.first_time and self.config.continues(gap, d) and (
+                best is None or (d, abs(gap)) < best[:2]
+            ):
+                best = (d, abs(gap), vid)
         if best is None:
             return
         other = self._visits.pop(best[2])
@@ -516,7 +549,7 @@ class JourneyBuilder:
                 if visit.current is not None and lasted < min(cfg.min_duration_s, cfg.confirm_s):
                     continue  # seen only briefly, then never again: wait until its track ends
                 self._emit_entry(visit)
-            if visit.current is None and self._now - visit.last_time > cfg.stitch_gap_s:
+            if visit.current is None and self._now - visit.last_time > cfg.hold_s:
                 self._complete(vid)
 
     def _emit_entry(self, visit: _Visit) -> None:

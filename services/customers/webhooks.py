@@ -144,17 +144,27 @@ class Dispatcher:
         self._client = client
         self._own_client = client is None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._inflight: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
+        self._stopping = False
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.config.webhook_timeout_s, follow_redirects=False)
         self._task = asyncio.create_task(self._run(), name="customers:dispatcher")
 
     async def stop(self) -> None:
+        """Finish the step in progress (an attempt in flight is recorded), then stop."""
+        self._stopping = True
+        self.customers.outbox_signal.set()
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), self.config.webhook_timeout_s + 5)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+            except Exception:
+                log.exception("customers dispatcher ended with an error")
             self._task = None
         for task in list(self._inflight):
             task.cancel()
@@ -167,7 +177,7 @@ class Dispatcher:
     async def _run(self) -> None:
         signal = self.customers.outbox_signal
         last_flush = 0.0
-        while True:
+        while not self._stopping:
             try:
                 signal.clear()
                 await self.publish_pending()
@@ -181,6 +191,8 @@ class Dispatcher:
                 raise
             except Exception:
                 log.exception("customers dispatcher step failed; retrying")
+            if self._stopping:
+                return
             try:
                 await asyncio.wait_for(signal.wait(), self.config.dispatch_interval_s)
             except TimeoutError:

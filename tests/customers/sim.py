@@ -6,6 +6,7 @@ their hysteresis, track-end zone exits), so journeys are tested against the even
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ class Person:
         pts = self.waypoints
         if t < pts[0][0] - 1e-9 or t > pts[-1][0] + 1e-9:
             return None
-        for (t0, x0, y0), (t1, x1, y1) in zip(pts, pts[1:]):
+        for (t0, x0, y0), (t1, x1, y1) in itertools.pairwise(pts):
             if t0 - 1e-9 <= t <= t1 + 1e-9:
                 a = 0.0 if t1 == t0 else (t - t0) / (t1 - t0)
                 return (x0 + a * (x1 - x0), y0 + a * (y1 - y0))
@@ -54,7 +55,7 @@ def simulate(
     counters = [ZoneCounter(z) for z in zones]
     hist: dict[int, _Hist] = {}
     end_t = duration if duration is not None else max(p.waypoints[-1][0] for p in people) + lost_s + 1.0
-    n_frames = int(round((end_t) * fps)) + 1
+    n_frames = round((end_t) * fps) + 1
     for i in range(n_frames):
         t = t0 + i / fps
         rel = i / fps

@@ -11,6 +11,7 @@ from footfall.v1 import customers_pb2
 from services.core.config import Settings
 from services.core.db import Database
 from services.core.events import EventBus, make_envelope, unpack
+from services.customers.journeys import JourneyConfig
 from services.customers.runtime import start_customers
 from services.customers.service import CustomersConfig
 from services.vision.publisher import EventContext, track_end_event, zone_event
@@ -59,7 +60,9 @@ async def test_nats_events_build_journeys_once_and_publish_customer_events(
         received.extend(e for e in batch if e.envelope)
 
     event_bus.consume("test-customers-out", event_bus.subject("*", "customers", "*"), collect)
-    config = CustomersConfig(idle_flush_s=0.3, dispatch_interval_s=0.1)
+    # No stationary stitching: visits complete 2 s (not 10 s) after their track ends, to keep the test short.
+    journey = JourneyConfig(confirm_s=3.0, open_tracks_present=True, stationary_gap_s=0)
+    config = CustomersConfig(journey=journey, idle_flush_s=0.3, dispatch_interval_s=0.1)
     runtime = await start_customers(Settings(), database, event_bus, None, config=config)
     try:
         envelopes = vision_envelopes(org, "GATE_A", time.time() - 60)

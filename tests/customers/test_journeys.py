@@ -103,8 +103,10 @@ def test_a_track_lost_briefly_is_stitched_into_one_visit() -> None:
 
 
 @pytest.mark.parametrize("second", [
-    Person(2, [(25.0, 205, 102), (40, 205, 102)]),  # too late
+    Person(2, [(25.0, 240, 110), (40, 240, 110)]),  # too late for someone who moved on
+    Person(2, [(31.0, 200, 100), (40, 200, 100)]),  # too late even for someone standing still
     Person(2, [(20.8, 450, 300), (40, 450, 300)]),  # too far
+    Person(2, [(18.0, 200, 100), (40, 200, 100)]),  # seen together for 2 s: two people
 ])
 def test_a_late_or_distant_new_track_is_a_new_visit(second: Person) -> None:
     a = Person(1, [(0, 50, 300), (5, 200, 100), (20, 200, 100)])
@@ -113,13 +115,23 @@ def test_a_late_or_distant_new_track_is_a_new_visit(second: Person) -> None:
     assert len(completes(events)) == 2
 
 
+def test_id_switch_and_standing_still_are_stitched() -> None:
+    a = Person(1, [(0, 50, 300), (5, 200, 100), (20, 200, 100)])
+    switch = Person(2, [(19.8, 203, 101), (30, 300, 150)])  # new id one frame before the old one is dropped
+    (done,) = completes(run(JourneyBuilder("cam"), simulate([a, switch], ZONES)))
+    assert done.track_keys == ("1", "2")
+    standing = Person(3, [(27.0, 203, 104), (40, 203, 104)])  # lost for 7 s, standing in the same spot
+    (done,) = completes(run(JourneyBuilder("cam"), simulate([a, standing], ZONES)))
+    assert done.track_keys == ("1", "3") and done.journey.total_duration == pytest.approx(40)
+
+
 def test_backward_stitch_when_the_track_end_arrives_first() -> None:
     b = JourneyBuilder("cam", config=JourneyConfig(stitch_gap_s=3.0))
     out = []
     for i in range(50):
         out += b.observe("1", i * 0.1, (100 + i, 100))
     out += b.track_ended("1")
-    out += b.advance(6.0)  # within stitch_gap of the last observation at 4.9
+    out += b.advance(6.0)  # within the stitching gap of the last observation at 4.9
     out += b.observe("2", 6.5, (152, 100))
     out += b.observe("2", 9.0, (160, 100))
     out += b.finish()
@@ -191,7 +203,7 @@ def test_online_events_only_zone_and_track_end() -> None:
     path = [(999.0 + i, 100.0 + i, 100.0) for i in range(40)]
     out += b.track_ended("s1-1", 999.0, 1038.0, path)
     out += b.zone_exited("s1-1", "shelves", 1030.0, 30.0)  # redelivered late: no double count
-    out += b.advance(1045.0)
+    out += b.advance(1050.0)
     done = completes(out)[0]
     assert done.journey.entry_time == 999.0 and done.journey.exit_time == 1038.0
     assert done.journey.dwell_times == {"shelves": 30.0}

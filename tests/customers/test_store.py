@@ -37,11 +37,11 @@ async def test_vision_events_become_journeys_once(database: Database) -> None:
     assert [type(e) for e in out] == [CustomerEntry]  # open tracks count as present: confirmed after 3 s
     active = await svc.latest_journeys(org)
     assert len(active) == 1 and active[0].journey.exit_time is None and active[0].status == "active"
-    out = await svc.apply_vision_events(org, events[2:] + [tick("GATE_A", T0 + 130)])
+    out = await svc.apply_vision_events(org, events[2:] + [tick("GATE_A", T0 + 140)])
     done = [e for e in out if isinstance(e, JourneyComplete)]
     assert len(done) == 1
     # Redelivery of everything changes nothing.
-    assert await svc.apply_vision_events(org, events + [tick("GATE_A", T0 + 131)]) == []
+    assert await svc.apply_vision_events(org, events + [tick("GATE_A", T0 + 141)]) == []
     rows = await svc.latest_journeys(org)
     (rec,) = rows
     assert rec.journey.session_id == done[0].journey.session_id
@@ -60,7 +60,7 @@ async def test_vision_events_become_journeys_once(database: Database) -> None:
 
 async def test_row_level_security_isolates_organisations(database: Database) -> None:
     svc, org_a, org_b = customers(database), unique_org(), unique_org()
-    await svc.apply_vision_events(org_a, visit_events("CAM", "t1", T0, T0 + 30) + [tick("CAM", T0 + 40)])
+    await svc.apply_vision_events(org_a, visit_events("CAM", "t1", T0, T0 + 30) + [tick("CAM", T0 + 45)])
     assert await svc.count_journeys(org_a) >= 1
     assert await svc.count_journeys(org_b) == 0
     assert await svc.latest_journeys(org_b) == []
@@ -136,7 +136,8 @@ async def test_listing_pages_and_filters(database: Database) -> None:
 
 
 async def test_quiet_cameras_complete_by_the_wall_clock(database: Database) -> None:
-    svc, org = customers(database, idle_flush_s=0.2), unique_org()
+    quick = JourneyConfig(confirm_s=3.0, open_tracks_present=True, stationary_gap_s=0)
+    svc, org = customers(database, idle_flush_s=0.2, journey=quick), unique_org()
     now = time.time()
     out = await svc.apply_vision_events(org, visit_events("QUIET", "q1", now - 20, now - 3, lost_s=1.0))
     assert not any(isinstance(e, JourneyComplete) for e in out)  # the stitching window is still open

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 import time
@@ -86,7 +87,7 @@ async def test_deliveries_retry_with_backoff_until_the_server_accepts(database: 
     dispatcher.start()
     try:
         out = await svc.apply_vision_events(org, visit_events("CAM", "w1", T0, T0 + 90, [("checkout", T0 + 10, T0 + 80)])
-                                            + [tick("CAM", T0 + 100)])
+                                            + [tick("CAM", T0 + 110)])
         assert len(out) == 2
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and sum(h["status"] == 200 for h in receiver.hits) < 3:
@@ -115,7 +116,7 @@ async def test_deliveries_retry_with_backoff_until_the_server_accepts(database: 
         if not tries:
             continue
         assert [t["status"] for t in tries] == [503, 503, 200]
-        gaps = [b["at"] - a["at"] for a, b in zip(tries, tries[1:])]
+        gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(tries)]
         assert gaps[0] >= 0.29 and gaps[1] >= 0.59, gaps
     log, token = await svc.list_deliveries(org, hook.id)
     assert token == "" and len(log) == 2

@@ -109,6 +109,30 @@ def _spawn_publisher(url: str, n: int, cameras: int, seed: int, rate: float = 0.
     return proc, queue
 
 
+def _cpu_seconds(pg_dir: Path, nats_pid: int | None) -> dict[str, float]:
+    """CPU seconds used so far by this process, this benchmark's PostgreSQL (postmaster and backends) and
+    its nats-server (other servers on the machine are not counted)."""
+    out = {"service": time.process_time(), "postgres": 0.0, "nats": 0.0}
+    try:
+        import psutil
+    except ImportError:
+        return out
+
+    def total(proc: psutil.Process) -> float:
+        t = proc.cpu_times()
+        return t.user + t.system
+
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            if proc.info["name"] == "postgres" and str(pg_dir) in " ".join(proc.info["cmdline"] or []):
+                out["postgres"] += total(proc) + sum(total(c) for c in proc.children(recursive=True))
+            elif nats_pid is not None and proc.pid == nats_pid:
+                out["nats"] += total(proc)
+        except psutil.Error:
+            continue
+    return out
+
+
 async def _counted(db: Database) -> int:
     async with db.tenant(ORG) as conn:
         cur = await conn.execute("SELECT coalesce(sum(total_entries + total_exits), 0) AS n FROM occupancy_state")
@@ -165,10 +189,15 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             pub = await _wait_queue(queue, proc, 600)
             proc.join()
             results["publish_only_events_per_s"] = round(pub["sent"] / (pub["finished"] - pub["started"]))
+            results["load_average_before"] = round(os.getloadavg()[0], 2)
+            cpu0 = _cpu_seconds(Path(tmp) / "pg", nats_server._proc.pid if nats_server._proc else None)
             t0 = time.time()
             runtime = await start_occupancy(settings, db, bus, None, schedule=False)
             t1 = await _wait_counted(db, args.events, 600)
+            cpu1 = _cpu_seconds(Path(tmp) / "pg", nats_server._proc.pid if nats_server._proc else None)
             results["backlog_events_per_s"] = round(args.events / (t1 - t0))
+            for part in ("service", "postgres", "nats"):  # CPU time per event, whatever the machine's load
+                results[f"backlog_cpu_us_per_event_{part}"] = round(1e6 * (cpu1[part] - cpu0[part]) / args.events, 1)
 
             # 2. end to end while publishing
             proc, queue = _spawn_publisher(nats_server.url, args.events, args.cameras, seed=2)
@@ -180,6 +209,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
             # 3. publish -> live-visible lag under background load
             results.update(await _lag(runtime.service, bus, nats_server.url, probe_id, args))
+            results["load_average_after"] = round(os.getloadavg()[0], 2)
             await runtime.stop()
             await bus.close()
             await db.close()

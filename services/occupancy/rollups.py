@@ -15,7 +15,7 @@ invalidates, materializes every closed period since each watermark and clears th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.occupancy.domain import (
@@ -30,6 +30,9 @@ from services.occupancy.domain import (
 from services.occupancy.store import Conn, OccupancyStore
 
 LEVELS = (Level.HOURLY, Level.DAILY, Level.MONTHLY)
+# At most this much history is materialized per level and refresh, so the camera's state row (and with it
+# that camera's ingestion) is never held for long; the scheduler catches up over successive refreshes.
+MAX_SPAN = {Level.HOURLY: timedelta(days=7), Level.DAILY: timedelta(days=31), Level.MONTHLY: timedelta(days=31)}
 
 
 async def compute(store: OccupancyStore, conn: Conn, org: str, camera_id: int, level: Level, tz: ZoneInfo,
@@ -96,6 +99,9 @@ async def refresh_camera(store: OccupancyStore, conn: Conn, org: str, camera_id:
                 first = await store.first_bucket(conn, org, camera_id)
                 start = floor_period(level, first, tz) if first is not None else None
             if start is not None and start < closed_end:
+                capped = floor_period(level, start + MAX_SPAN[level], tz)
+                if start < capped < closed_end:
+                    closed_end = capped
                 rows = await compute(store, conn, org, camera_id, level, tz, start, closed_end, now)
                 await store.delete_rollups_after(conn, camera_id, level, tz_name, start)
                 await store.upsert_rollups(conn, org, tz_name, rows)

@@ -147,3 +147,21 @@ async def test_logs_hours_window(clocked: OccupancyService) -> None:
         (at(1, 0, 20, month=2), 0, 1, 4, 1), (at(1, 10, 0, month=2), 1, 0, 5, 1),
     ]
     assert NOW - timedelta(hours=24 * 4) < logs[0].timestamp
+
+
+async def test_long_history_is_materialized_in_steps_with_the_same_answers(clocked: OccupancyService) -> None:
+    org = unique_org_id()
+    cam = await clocked.create_camera(org, NewCamera("OLD"))
+    await clocked.create_line(org, NewLine(cam.id, "door", 0, 1, 10, 1, LineDirection.BIDIRECTIONAL))
+    start = NOW - timedelta(days=45)
+    await clocked.apply_crossings(org, [
+        Crossing(f"e{i}", "OLD", 0, "door", IN if i % 3 else OUT, f"t{i}", 0.9, start + timedelta(hours=7 * i))
+        for i in range(150)])
+    expected = [rows(await clocked.rollup(org, cam.id, level, n)) for level, n in
+                ((Level.HOURLY, 60), (Level.DAILY, 60), (Level.MONTHLY, 3))]
+    refreshes = 0
+    while await clocked.refresh_rollups(org) and refreshes < 20:
+        refreshes += 1
+        assert [rows(await clocked.rollup(org, cam.id, level, n)) for level, n in
+                ((Level.HOURLY, 60), (Level.DAILY, 60), (Level.MONTHLY, 3))] == expected
+    assert 2 <= refreshes < 20  # several bounded steps, then nothing left to do

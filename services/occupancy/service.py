@@ -26,6 +26,7 @@ from services.core.idempotency import claim_events
 from services.occupancy import convert, rollups
 from services.occupancy.alerts import ALERT_RAISED, SERVICE, UPDATED, Notifier
 from services.occupancy.domain import (
+    SLOT,
     Alert,
     AlertRules,
     AlertType,
@@ -405,13 +406,20 @@ class OccupancyService:
     # ----------------------------------------------------------------------------- logs, rollups
 
     async def logs(self, org: str, camera_id: int, hours: int = 24) -> list[OccupancyLog]:
-        """5-minute periods with crossings in the last `hours` hours, and the calibrations, by time."""
-        if hours < 0:
-            raise InvalidArgument(f"hours must not be negative, not {hours}")
-        since = bucket_start(self.clock() - timedelta(hours=hours or 24))
+        """Periods of `settings.occupancy_log_period_s` (5 minutes by default; UTC-aligned) with crossings in
+        the last `hours` hours (24 when 0), and the calibrations, by time."""
+        if hours < 0 or hours > 24 * 366:
+            raise InvalidArgument(f"hours must be between 1 and {24 * 366}, not {hours}")
+        period = self.settings.occupancy_log_period_s
+        if period <= 0:
+            raise InvalidArgument("occupancy_log_period_s must be positive")
+        since = bucket_start(self.clock() - timedelta(hours=hours or 24), timedelta(seconds=period))
         async with self.db.tenant(org) as conn:
             await self._camera(conn, camera_id)
-            periods = await self.store.log_periods(conn, org, camera_id, since)
+            if period == SLOT.total_seconds():
+                periods = await self.store.log_periods(conn, org, camera_id, since)
+            else:
+                periods = await self.store.log_periods_raw(conn, org, camera_id, since, period)
             calibrations = await self.store.log_calibrations(conn, org, camera_id, since)
         return sorted(periods + calibrations, key=lambda e: (e.timestamp, e.is_manual_calibration, e.id))
 

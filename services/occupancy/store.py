@@ -449,6 +449,25 @@ class OccupancyStore:
         return [OccupancyLog(r["log_id"], camera_id, r["entry_count"], r["exit_count"], r["close_occupancy"],
                              r["bucket"], r["n"]) for r in await cur.fetchall()]
 
+    async def log_periods_raw(self, conn: Conn, org: str, camera_id: int, since: datetime,
+                              period_s: int) -> list[OccupancyLog]:
+        """Log periods of any length, from the event rows (the 5-minute buckets serve the default length)."""
+        cur = await conn.execute(
+            """SELECT date_bin(make_interval(secs => %(period)s), occurred_at, TIMESTAMPTZ '2000-01-01 00:00+00')
+                          AS bucket,
+                      max(seq) FILTER (WHERE kind <> 0) AS log_id,
+                      count(*) FILTER (WHERE kind = 1) AS entries, count(*) FILTER (WHERE kind = -1) AS exits,
+                      (array_agg(occupancy_after ORDER BY seq DESC))[1] AS close,
+                      count(DISTINCT track_id) FILTER (WHERE kind <> 0 AND track_id <> '') AS n
+               FROM occupancy_events
+               WHERE org_id = %(org)s AND camera_id = %(cam)s AND occurred_at >= %(since)s
+               GROUP BY 1 HAVING count(*) FILTER (WHERE kind <> 0) > 0
+               ORDER BY 1""",
+            {"org": org, "cam": camera_id, "since": since, "period": period_s},
+        )
+        return [OccupancyLog(r["log_id"], camera_id, r["entries"], r["exits"], r["close"], r["bucket"], r["n"])
+                for r in await cur.fetchall()]
+
     async def log_calibrations(self, conn: Conn, org: str, camera_id: int, since: datetime) -> list[OccupancyLog]:
         cur = await conn.execute(
             """SELECT seq, occurred_at, occupancy_after, coalesce(notes, '') AS notes FROM occupancy_events

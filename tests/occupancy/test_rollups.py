@@ -165,3 +165,23 @@ async def test_long_history_is_materialized_in_steps_with_the_same_answers(clock
         assert [rows(await clocked.rollup(org, cam.id, level, n)) for level, n in
                 ((Level.HOURLY, 60), (Level.DAILY, 60), (Level.MONTHLY, 3))] == expected
     assert 2 <= refreshes < 20  # several bounded steps, then nothing left to do
+
+
+async def test_log_period_follows_settings(database: Database, event_bus: EventBus) -> None:
+    five = OccupancyService(database, make_settings(), event_bus, clock=lambda: NOW)
+    one = OccupancyService(database, make_settings(occupancy_log_period_s=60), event_bus, clock=lambda: NOW)
+    org, cam = await camera_with_history(five)
+    hour = OccupancyService(database, make_settings(occupancy_log_period_s=3600), event_bus, clock=lambda: NOW)
+    by_minute = await one.logs(org, cam, 24 * 4)
+    assert [(e.timestamp, e.entry_count, e.net_occupancy) for e in by_minute][:4] == [
+        (at(31, 22, 50), 1, 1), (at(31, 22, 51), 1, 2), (at(31, 22, 52), 1, 3), (at(31, 23, 10), 1, 4)]
+    by_hour = await hour.logs(org, cam, 24 * 4)
+    assert [(e.timestamp, e.entry_count, e.exit_count, e.net_occupancy, e.tracked_persons) for e in by_hour] == [
+        (at(31, 22, 0), 3, 0, 3, 3), (at(31, 23, 0), 2, 0, 5, 2), (at(1, 0, 0, month=2), 0, 1, 4, 1),
+        (at(1, 10, 0, month=2), 1, 0, 5, 1)]
+    # at the default length the event rows and the 5-minute buckets give the same logs
+    await five.calibrate(org, cam, 9, "recount")
+    since = NOW - timedelta(days=4)
+    async with database.tenant(org) as conn:
+        assert await five.store.log_periods(conn, org, cam, since) == \
+            await five.store.log_periods_raw(conn, org, cam, since, 300)

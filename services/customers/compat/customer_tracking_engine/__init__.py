@@ -10,13 +10,16 @@ Detection, tracking and zones are Footfall's vision pipeline (``services.vision`
 rules and conversion are the customers domain (``services.customers``): the same code the platform runs.
 """
 
-from customer_tracking_engine.reports import (
+from services.customers.behavior import BehaviorRule, BehaviorRules
+from services.customers.journeys import CustomerJourney, JourneyConfig
+
+from .reports import (
     POSIntegration,
     calculate_conversion_rate,
     export_analytics,
     get_recent_customers,
 )
-from customer_tracking_engine.tracker import (
+from .tracker import (
     DEFAULT_DB,
     JOURNEYS_SCHEMA,
     CustomerTracker,
@@ -27,8 +30,6 @@ from customer_tracking_engine.tracker import (
     process_single_video,
     process_video_summary,
 )
-from services.customers.behavior import BehaviorRule, BehaviorRules
-from services.customers.journeys import CustomerJourney, JourneyConfig
 
 __all__ = [
     "DEFAULT_DB", "JOURNEYS_SCHEMA", "BehaviorRule", "BehaviorRules", "CustomerJourney", "CustomerTracker",

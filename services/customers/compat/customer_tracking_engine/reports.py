@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from customer_tracking_engine.tracker import DEFAULT_DB
+from .tracker import DEFAULT_DB
 
 PathLike = str | os.PathLike[str]
 

@@ -76,6 +76,25 @@ class Settings(BaseSettings):
     anomaly_crossings_per_minute: int = 120
     ingest_batch_size: int = 1000
 
+    # Customers: journeys, conversion, webhooks (None keeps the service's documented default)
+    # JSON or TOML file of behaviour rules (see services/customers/behavior.py).
+    customers_behavior_rules: Path | None = None
+    # Stitch a new track onto one lost at most this long ago / this far away (one visit, not two).
+    journey_stitch_gap_s: float | None = None
+    journey_stitch_distance_px: float | None = None
+    # A track becomes a visit (customer_entry) after this long; shorter visits are dropped.
+    journey_confirm_s: float | None = None
+    journey_min_duration_s: float | None = None
+    journey_path_sample_s: float | None = None
+    journey_max_path_points: int | None = None
+    journey_idle_flush_s: float | None = None
+    # A POS sale converts a journey present within this many seconds of it.
+    conversion_window_s: float | None = None
+    webhook_max_attempts: int | None = None
+    webhook_backoff_s: float | None = None
+    webhook_backoff_max_s: float | None = None
+    webhook_timeout_s: float | None = None
+
     # Inference
     inference_backend: Literal["onnx", "triton"] = "onnx"
     triton_url: str | None = None

@@ -504,13 +504,13 @@ def apply_batch(
             continue
         assert cam is not None and crossing.direction is not None
         if crossing.event_id not in fresh or crossing.event_id in seen:
-            result.outcomes.append(CrossingOutcome(crossing.event_id, Outcome.DUPLICATE, "already applied",
+            result.outcomes.append(CrossingOutcome(crossing.event_id, Outcome.DUPLICATE, "event already processed",
                                                    cam.camera_id))
             continue
         seen.add(crossing.event_id)
         line = resolve_line(cam, crossing)
         assert isinstance(line, LineRule)
-        if crossing.confidence < line.confidence_threshold:
+        if not crossing.confidence >= line.confidence_threshold:  # NaN counts as below
             result.outcomes.append(CrossingOutcome(
                 crossing.event_id, Outcome.IGNORED,
                 f"confidence {crossing.confidence:.2f} is below line {line.name!r}'s threshold "

@@ -126,7 +126,7 @@ async def test_record_crossing_live_threshold_and_idempotency(api: Api) -> None:
     first = await cross(api, "e1")
     assert first.applied and first.reason == "" and first.occupancy.current_occupancy == 1
     again = await cross(api, "e1")
-    assert not again.applied and again.reason == "already applied" and again.occupancy.total_entries == 1
+    assert not again.applied and again.reason == "event already processed" and again.occupancy.total_entries == 1
     low = await cross(api, "e2", confidence=0.4)
     assert not low.applied and "below" in low.reason
     await cross(api, "e3", track="p1")

@@ -123,11 +123,21 @@ class BatchPuller:
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # NATS unavailable, consumer deleted, ...: start over
+                if self._bus_closed():
+                    log.info("consumer %s: the event bus was closed; stopping", self.durable)
+                    break
                 log.warning("consumer %s: %s; retrying", self.durable, err)
                 await self._reset()
                 await asyncio.sleep(0.5)
-        await self._release_buffer()
-        await self._reset()
+        if not self._bus_closed():
+            await self._release_buffer()
+            await self._reset()
+
+    def _bus_closed(self) -> bool:
+        try:
+            return self.bus.nc.is_closed
+        except RuntimeError:  # EventBus.close() dropped the connection
+            return True
 
     async def _request_more(self, now: float) -> None:
         for reply, (_, deadline) in list(self._open.items()):

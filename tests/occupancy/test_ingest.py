@@ -257,3 +257,13 @@ async def test_consumer_recreated_after_deletion(runtime: OccupancyRuntime, even
     await wait_totals(service, org, cam, 2, timeout=90)
     await asyncio.sleep(0.5)
     assert await totals(service, org, cam) == (2, 0, 2)
+
+
+async def test_consumers_stop_when_the_bus_is_closed(database: Database, nats_url: str) -> None:
+    bus = EventBus(nats_url, stream=f"T{uuid.uuid4().hex[:12].upper()}", subject_prefix=f"t{uuid.uuid4().hex[:12]}")
+    await bus.connect()
+    runtime = await start_occupancy(make_settings(), database, bus, None, schedule=False, ack_wait_s=3)
+    await asyncio.sleep(0.2)
+    await bus.js.delete_stream(bus.stream)
+    await bus.close()  # the platform closing NATS before (or without) stopping the service
+    await asyncio.wait_for(runtime.stop(), 30)

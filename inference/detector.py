@@ -98,7 +98,7 @@ class PersonDetector:
         if callable(close):
             close()
 
-    def _run(self, tensor: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    def _run(self, tensor: npt.NDArray[np.float32] | npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         outputs = self.backend.infer({self.model.input.name: tensor})
         output = outputs.get(self.model.output_name)
         if output is None:
@@ -122,7 +122,11 @@ class PersonDetector:
 
     def _check_backend(self) -> None:
         width, height = self.input_size
-        blank = np.zeros((1, 3, height, width), np.float32)
+        blank = (
+            np.zeros((1, height, width, 3), np.uint8)
+            if self.model.input.layout == "nhwc_uint8"
+            else np.zeros((1, 3, height, width), np.float32)
+        )
         try:
             output = self._run(blank)
             self._decoder.check_output(tuple(output.shape[1:]), self.input_size)

@@ -53,9 +53,15 @@ def validate_frame(frame: object) -> npt.NDArray[np.uint8]:
 
 
 def letterbox(
-    frame: npt.NDArray[np.uint8], size: tuple[int, int], pad_value: int = 0
+    frame: npt.NDArray[np.uint8],
+    size: tuple[int, int],
+    pad_value: int = 0,
+    out: npt.NDArray[np.uint8] | None = None,
 ) -> tuple[npt.NDArray[np.uint8], Letterbox]:
-    """Resize keeping the aspect ratio to fit ``size`` = (W, H), centred on a ``pad_value`` canvas."""
+    """Resize keeping the aspect ratio to fit ``size`` = (W, H), centred on a ``pad_value`` canvas.
+
+    ``out``: an ``(H, W, 3)`` ``uint8`` array to draw the canvas into (e.g. one image of a batch).
+    """
     width, height = size
     src_h, src_w = frame.shape[:2]
     ratio = min(width / src_w, height / src_h)
@@ -67,7 +73,15 @@ def letterbox(
         resized = frame
     pad_x = (width - new_w) // 2
     pad_y = (height - new_h) // 2
-    canvas = np.full((height, width, 3), pad_value, dtype=np.uint8)
+    if out is None:
+        canvas = np.full((height, width, 3), pad_value, dtype=np.uint8)
+    else:
+        canvas = out
+        # Only the bands around the image need the fill.
+        canvas[:pad_y] = pad_value
+        canvas[pad_y + new_h :] = pad_value
+        canvas[pad_y : pad_y + new_h, :pad_x] = pad_value
+        canvas[pad_y : pad_y + new_h, pad_x + new_w :] = pad_value
     canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
     box = Letterbox(
         scale_x=new_w / src_w,
@@ -93,8 +107,21 @@ def to_tensor(canvases: Sequence[npt.NDArray[np.uint8]], spec: InputSpec) -> npt
 
 def preprocess(
     frames: Sequence[npt.NDArray[np.uint8]], spec: InputSpec, size: tuple[int, int]
-) -> tuple[npt.NDArray[np.float32], list[Letterbox]]:
-    """Validate, letterbox and normalise frames into one batch tensor."""
+) -> tuple[npt.NDArray[np.float32] | npt.NDArray[np.uint8], list[Letterbox]]:
+    """Validate, letterbox and normalise frames into one batch tensor (in the model's ``layout``).
+
+    A ``nhwc_uint8`` model normalises in its graph: here frames are only letterboxed, straight into
+    the batch, in the model's channel order.
+    """
+    if spec.layout == "nhwc_uint8":
+        width, height = size
+        batch = np.empty((len(frames), height, width, 3), dtype=np.uint8)
+        boxes = [
+            letterbox(validate_frame(f), size, spec.pad_value, out=batch[i])[1] for i, f in enumerate(frames)
+        ]
+        if spec.channel_order == "rgb":
+            batch = np.ascontiguousarray(batch[..., ::-1])
+        return batch, boxes
     canvases = []
     boxes = []
     for frame in frames:

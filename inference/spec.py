@@ -34,7 +34,13 @@ Head = NanoDetHead | YoloHead
 
 @dataclass(frozen=True)
 class InputSpec:
-    """How a frame becomes the model's ``(B, 3, H, W)`` float32 tensor."""
+    """How a frame becomes the model's input tensor.
+
+    ``layout="nchw_float"``: the letterboxed frames, normalised with ``mean``/``std``, as a
+    ``(B, 3, H, W)`` float32 tensor. ``layout="nhwc_uint8"``: the letterboxed ``uint8`` frames as they
+    are, ``(B, H, W, 3)`` in ``channel_order``; the model normalises them itself (``mean``/``std`` then
+    describe what its graph does).
+    """
 
     name: str = "image"
     default_size: tuple[int, int] = (416, 320)  # (W, H)
@@ -44,6 +50,7 @@ class InputSpec:
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)  # in channel_order
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     pad_value: int = 0  # letterbox fill, in 0..255 pixel units
+    layout: Literal["nchw_float", "nhwc_uint8"] = "nchw_float"
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ def spec_from_json(path: str | Path) -> ModelSpec:
                 mean=_triple(inp["mean"]),
                 std=_triple(inp["std"]),
                 pad_value=int(inp.get("pad_value", 0)),
+                layout=_layout(inp.get("tensor", "nchw_float")),
             ),
             output_name=str(doc["output"]["name"]),
             confidence=float(doc.get("defaults", {}).get("confidence", 0.5)),
@@ -121,6 +129,14 @@ def _pair(value: Any) -> tuple[int, int]:
 def _triple(value: Any) -> tuple[float, float, float]:
     a, b, c = (float(v) for v in value)
     return (a, b, c)
+
+
+def _layout(value: Any) -> Literal["nchw_float", "nhwc_uint8"]:
+    if value == "nchw_float":
+        return "nchw_float"
+    if value == "nhwc_uint8":
+        return "nhwc_uint8"
+    raise ValueError(f"input tensor must be 'nchw_float' or 'nhwc_uint8', not {value!r}")
 
 
 def _channel_order(value: Any) -> Literal["bgr", "rgb"]:

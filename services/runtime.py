@@ -139,16 +139,19 @@ class Platform:
             self.grpc_port = await self.grpc_server.start()
         if self.gateway:
             from graph.app import create_app
+            from graph.rest.customers import routes as customers_routes
             from graph.rest.vision import routes as vision_routes
             from graph.schema import DEFAULT_MODULES, build_schema
+            from graph.schema.customers import CUSTOMERS
             from graph.schema.vision import VISION
 
             target = self.settings.grpc_target or f"127.0.0.1:{self.grpc_port}"
             self.channel = grpc.aio.insecure_channel(target)
             self.app = create_app(
                 self.settings, self.channel, health_check=self.health,
-                extra_routes=vision_routes(self.channel, self.settings),
-                schema=build_schema([*DEFAULT_MODULES, VISION]),
+                extra_routes=[*vision_routes(self.channel, self.settings),
+                              *customers_routes(self.channel, self.settings)],
+                schema=build_schema([*DEFAULT_MODULES, VISION, CUSTOMERS]),
             )
 
     async def health(self) -> dict[str, str]:

@@ -1,0 +1,120 @@
+"""The gateway's customers adapters against the real stack: PostgreSQL (tests/conftest.py), the customers
+service on a gRPC server on a free port, and the app (with `graph.rest.customers.routes` and the `CUSTOMERS`
+schema module) over `httpx.ASGITransport`.
+
+Journeys are recorded through the service's own domain API (`Customers.apply_vision_events`, the vision events
+its NATS consumer would decode), as the customers tests do. Every test acts in an organisation of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+from footfall.v1 import customers_pb2_grpc
+from starlette.applications import Starlette
+
+from graph.app import create_app
+from graph.rest.customers import routes
+from graph.schema import DEFAULT_MODULES, build_schema
+from graph.schema.customers import CUSTOMERS
+from services.core.config import Settings
+from services.core.db import Database
+from services.core.grpc import GrpcServer
+from services.customers.runtime import CustomersRuntime, start_customers
+from services.customers.service import CustomersConfig
+from tests.conftest import unique_org
+from tests.customers.factories import tick, visit_events
+
+T0 = 1_700_200_000.0  # 2023-11-17T05:46:40Z
+VISITS = 5
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    runtime: CustomersRuntime
+    channel: grpc.aio.Channel
+    stub: customers_pb2_grpc.CustomersServiceStub
+    app: Starlette
+
+
+@pytest.fixture(scope="session")
+async def customers_stack(database: Database) -> AsyncIterator[Stack]:
+    settings = Settings(default_org=unique_org("dflt"))
+    server = GrpcServer("127.0.0.1", 0)
+    runtime = await start_customers(
+        settings, database, None, server, config=CustomersConfig(idle_flush_s=3600)
+    )
+    port = await server.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    app = create_app(
+        settings,
+        channel,
+        extra_routes=routes(channel, settings),
+        schema=build_schema([*DEFAULT_MODULES, CUSTOMERS]),
+    )
+    yield Stack(settings, runtime, channel, customers_pb2_grpc.CustomersServiceStub(channel), app)
+    await channel.close()
+    await runtime.stop()
+    await server.stop(0)
+
+
+@pytest.fixture
+def org() -> str:
+    return unique_org("cgw")
+
+
+def http_client(app: Starlette, org: str | None) -> httpx.AsyncClient:
+    headers = {"X-Footfall-Org": org} if org else {}
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers
+    )
+
+
+@pytest.fixture
+async def client(customers_stack: Stack, org: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(customers_stack.app, org) as c:
+        yield c
+
+
+async def seed_journeys(stack: Stack, org: str, n: int = VISITS, camera: str = "GATE_A") -> None:
+    """`n` completed visits through `camera`, 10 minutes apart from T0: visit i stays 60 + 30 i seconds, in
+    `shelves` then `checkout` (a `browser` by the built-in rules, no purchase yet)."""
+    events = []
+    for i in range(n):
+        start = T0 + i * 600
+        events += visit_events(
+            camera,
+            f"t{i}",
+            start,
+            start + 60 + i * 30,
+            [("shelves", start + 5, start + 40), ("checkout", start + 45, start + 55 + i * 30)],
+        )
+    await stack.runtime.customers.apply_vision_events(org, events + [tick(camera, T0 + n * 600 + 100)])
+
+
+@pytest.fixture
+async def seeded(customers_stack: Stack, org: str) -> Stack:
+    await seed_journeys(customers_stack, org)
+    return customers_stack
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    r = await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def gql_data(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body = await gql(client, query, variables)
+    assert not body.get("errors"), body["errors"]
+    return body["data"]

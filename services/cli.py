@@ -59,13 +59,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from services.runtime import serve
 
     settings = _settings(args)
-    if args.service == "gateway":
+    names = list(dict.fromkeys(args.service))
+    if names == ["gateway"]:
         if not settings.grpc_target:
             print("footfall serve gateway needs FOOTFALL_GRPC_TARGET (host:port of the services)", file=sys.stderr)
             return 2
         asyncio.run(serve(settings, services=[], gateway=True))
+    elif "gateway" in names:
+        print("serve the gateway on its own: footfall serve gateway", file=sys.stderr)
+        return 2
     else:
-        asyncio.run(serve(settings, services=[args.service], gateway=False))
+        asyncio.run(serve(settings, services=names, gateway=False))
     return 0
 
 
@@ -105,10 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--demo", action="store_true", help="feed a sample camera (the PETS 2009 video) for live counts")
     up.set_defaults(func=_cmd_up)
 
-    serve = sub.add_parser("serve", help="run one service per process",
-                           description="Run one service (its gRPC API and event consumers), or the gateway "
-                           "(needs FOOTFALL_GRPC_TARGET).")
-    serve.add_argument("service", choices=["occupancy", "customers", "vision", "gateway"])
+    serve = sub.add_parser("serve", help="run some services, or the gateway, in this process",
+                           description="Run the named services (their gRPC APIs and event consumers) on one gRPC "
+                           "port, or the gateway alone (needs FOOTFALL_GRPC_TARGET). The gateway reaches every "
+                           "service through that one target, so put the services it fronts behind it.")
+    serve.add_argument("service", nargs="+", choices=["occupancy", "customers", "vision", "gateway"])
     _add_server_options(serve)
     serve.set_defaults(func=_cmd_serve)
 

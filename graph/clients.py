@@ -11,7 +11,7 @@ Clients return protobuf messages; the REST routes and GraphQL resolvers shape th
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -64,6 +64,25 @@ class ServiceClient:
             return await method(request, metadata=metadata_for(org), timeout=self.timeout)
         except grpc.aio.AioRpcError as err:
             raise self._error(err) from None
+
+    async def _stream(
+        self, method: Callable[..., Any], request: Message, org: str, *, timeout: float | None = None
+    ) -> AsyncGenerator[Any, None]:
+        """The replies of a server-streaming call until it ends or the caller stops iterating.
+
+        Closing the iterator cancels the call; a CANCELLED status just ends the stream and any other failed
+        status raises the domain error it stands for. `timeout` bounds the whole call (default: none).
+        Return this generator itself (don't wrap it in another) so that closing it cancels the call at once.
+        """
+        call = method(request, metadata=metadata_for(org), timeout=timeout)
+        try:
+            async for reply in call:
+                yield reply
+        except grpc.aio.AioRpcError as err:
+            if err.code() != grpc.StatusCode.CANCELLED:
+                raise self._error(err) from None
+        finally:
+            call.cancel()
 
     async def serving(self, timeout: float = 1.0) -> tuple[bool, str]:
         """Whether the service answers the standard gRPC health check as SERVING (and why not)."""
@@ -217,21 +236,12 @@ class OccupancyClient(ServiceClient):
         request = occupancy_pb2.GetFacilityOccupancyRequest()
         return (await self._unary(self.stub.GetFacilityOccupancy, request, org)).occupancy
 
-    async def watch_occupancy(
+    def watch_occupancy(
         self, org: str, camera_id: int
-    ) -> AsyncIterator[occupancy_pb2.WatchOccupancyResponse]:
+    ) -> AsyncGenerator[occupancy_pb2.WatchOccupancyResponse, None]:
         """The camera's live occupancy (current value first, then each change) and its new alerts, until closed."""
-        call = self.stub.WatchOccupancy(
-            occupancy_pb2.WatchOccupancyRequest(camera_id=camera_id), metadata=metadata_for(org)
-        )
-        try:
-            async for update in call:
-                yield update
-        except grpc.aio.AioRpcError as err:
-            if err.code() != grpc.StatusCode.CANCELLED:
-                raise self._error(err) from None
-        finally:
-            call.cancel()
+        request = occupancy_pb2.WatchOccupancyRequest(camera_id=camera_id)
+        return self._stream(self.stub.WatchOccupancy, request, org)
 
     async def calibrate(
         self, org: str, camera_id: int, occupancy_value: int, notes: str = ""

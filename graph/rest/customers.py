@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -53,7 +53,6 @@ from graph.rest.errors import RequestValidationError, domain_error_response, err
 from graph.rest.routing import Path, Query, RestCall, RestRouter, org_from_request
 from services.core import errors
 from services.core.config import Settings
-from services.core.grpc import metadata_for
 from services.customers import rest_shapes
 
 log = logging.getLogger(__name__)
@@ -139,21 +138,12 @@ class CustomersClient(ServiceClient):
     ) -> customers_pb2.JourneyStats:
         return (await self._unary(self.stub.GetJourneyStats, request, org)).stats
 
-    async def export(
+    def export(
         self, org: str, request: customers_pb2.ExportJourneysRequest
-    ) -> AsyncIterator[customers_pb2.ExportJourneysResponse]:
+    ) -> AsyncGenerator[customers_pb2.ExportJourneysResponse, None]:
         """The file's chunks (the first names it); closing the iterator cancels the call."""
-        call = self.stub.ExportJourneys(
-            request, metadata=metadata_for(org), timeout=max(self.timeout, EXPORT_TIMEOUT_S)
-        )
-        try:
-            async for chunk in call:
-                yield chunk
-        except grpc.aio.AioRpcError as err:
-            if err.code() != grpc.StatusCode.CANCELLED:
-                raise self._error(err) from None
-        finally:
-            call.cancel()
+        timeout = max(self.timeout, EXPORT_TIMEOUT_S)
+        return self._stream(self.stub.ExportJourneys, request, org, timeout=timeout)
 
     async def create_webhook(
         self, org: str, url: str, events: list[str] | None = None, secret: str = ""

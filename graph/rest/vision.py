@@ -25,7 +25,7 @@ import binascii
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +42,6 @@ from graph.clients import Clients, ServiceClient
 from graph.rest.routing import RestCall, RestRouter, org_from_request
 from services.core import errors
 from services.core.config import Settings
-from services.core.grpc import metadata_for
 from services.core.tenancy import validate_org
 
 log = logging.getLogger(__name__)
@@ -97,33 +96,16 @@ class VisionClient(ServiceClient):
     async def list_tracks(self, org: str, camera_id: str) -> vision_pb2.ListTracksResponse:
         return await self._unary(self.stub.ListTracks, vision_pb2.ListTracksRequest(camera_id=camera_id), org)
 
-    async def watch_tracks(self, org: str, camera_id: str = "") -> AsyncIterator[vision_pb2.WatchTracksResponse]:
+    def watch_tracks(self, org: str, camera_id: str = "") -> AsyncGenerator[vision_pb2.WatchTracksResponse, None]:
         """Track updates until the caller stops iterating (closing the iterator cancels the call)."""
-        call = self.stub.WatchTracks(vision_pb2.WatchTracksRequest(camera_id=camera_id), metadata=metadata_for(org))
-        try:
-            async for update in call:
-                yield update
-        except grpc.aio.AioRpcError as err:
-            if err.code() != grpc.StatusCode.CANCELLED:
-                raise self._error(err) from None
-        finally:
-            call.cancel()
+        request = vision_pb2.WatchTracksRequest(camera_id=camera_id)
+        return self._stream(self.stub.WatchTracks, request, org)
 
-    async def watch_frames(
+    def watch_frames(
         self, org: str, camera_id: str, *, max_fps: float = 0.0, quality: int = 0
-    ) -> AsyncIterator[vision_pb2.WatchFramesResponse]:
-        call = self.stub.WatchFrames(
-            vision_pb2.WatchFramesRequest(camera_id=camera_id, max_fps=max_fps, quality=quality),
-            metadata=metadata_for(org),
-        )
-        try:
-            async for frame in call:
-                yield frame
-        except grpc.aio.AioRpcError as err:
-            if err.code() != grpc.StatusCode.CANCELLED:
-                raise self._error(err) from None
-        finally:
-            call.cancel()
+    ) -> AsyncGenerator[vision_pb2.WatchFramesResponse, None]:
+        request = vision_pb2.WatchFramesRequest(camera_id=camera_id, max_fps=max_fps, quality=quality)
+        return self._stream(self.stub.WatchFrames, request, org)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ Clients return protobuf messages; the REST routes and GraphQL resolvers shape th
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc

@@ -73,3 +73,14 @@ def iso(ts: Timestamp) -> str | None:
 def number(value: float) -> int | float:
     """A coordinate as the seed writes it: `300`, not `300.0`, when it is whole."""
     return int(value) if float(value).is_integer() else value
+
+
+def parse_id(value: str | int, what: str = "id") -> int:
+    """A GraphQL `ID` holding a database id, as an int (bad input -> BAD_USER_INPUT)."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise InvalidArgument(f"{what} must be a numeric id, not {value!r}") from None
+    if not 0 < number < 2**63:
+        raise InvalidArgument(f"{what} must be a positive id, not {value!r}")
+    return number

@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -178,6 +178,28 @@ def timestamp(dt: datetime) -> Timestamp:
     out = Timestamp()
     out.FromDatetime(dt if dt.tzinfo else dt.replace(tzinfo=UTC))
     return out
+
+
+def transaction_proto(body: Any, items: Iterable[Any]) -> customers_pb2.Transaction:
+    """The `Transaction` a REST `TransactionIn` or GraphQL `TransactionInput` stands for.
+
+    `body` has the transaction's fields by their proto names (`transaction_time` a datetime); `items` have
+    `sku`, `name`, `quantity` and `unit_price`.
+    """
+    msg = customers_pb2.Transaction(
+        transaction_id=body.transaction_id,
+        amount=body.amount,
+        currency=body.currency,
+        till_id=body.till_id,
+        zone_name=body.zone_name,
+        camera_id=body.camera_id,
+        items=[
+            customers_pb2.TransactionItem(sku=i.sku, name=i.name, quantity=i.quantity, unit_price=i.unit_price)
+            for i in items
+        ],
+    )
+    msg.transaction_time.CopyFrom(timestamp(body.transaction_time))
+    return msg
 
 
 def unix(ts: Timestamp) -> float | None:
@@ -359,22 +381,7 @@ class TransactionIn(BaseModel):
         return value
 
     def to_proto(self) -> customers_pb2.Transaction:
-        msg = customers_pb2.Transaction(
-            transaction_id=self.transaction_id,
-            amount=self.amount,
-            currency=self.currency,
-            till_id=self.till_id,
-            zone_name=self.zone_name,
-            camera_id=self.camera_id,
-            items=[
-                customers_pb2.TransactionItem(
-                    sku=i.sku, name=i.name, quantity=i.quantity, unit_price=i.unit_price
-                )
-                for i in self.items
-            ],
-        )
-        msg.transaction_time.CopyFrom(timestamp(self.transaction_time))
-        return msg
+        return transaction_proto(self, self.items)
 
 
 class TransactionItemOut(BaseModel):

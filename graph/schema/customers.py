@@ -25,8 +25,8 @@ from enum import Enum
 import strawberry
 from footfall.v1 import customers_pb2
 
-from graph.convert import to_datetime
-from graph.rest.customers import CONVERSIONS, STATUSES, CustomersClient, timestamp
+from graph.convert import parse_id, to_datetime
+from graph.rest.customers import CONVERSIONS, STATUSES, CustomersClient, timestamp, transaction_proto
 from graph.schema.context import Info
 from services.core.errors import InvalidArgument, NotFound
 
@@ -66,16 +66,6 @@ MAX_PAGE = 1000
 
 def _customers(info: Info) -> CustomersClient:
     return info.context.clients.get(CustomersClient)
-
-
-def _id(value: strawberry.ID | str | int, what: str = "id") -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise InvalidArgument(f"{what} must be a numeric id, not {value!r}") from None
-    if not 0 < number < 2**63:
-        raise InvalidArgument(f"{what} must be a positive id, not {value!r}")
-    return number
 
 
 def _range(request: object, since: datetime | None, until: datetime | None) -> None:
@@ -163,7 +153,7 @@ class Journey:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Journey | None:
-        return await _journey_or_none(info, _id(id))
+        return await _journey_or_none(info, parse_id(id))
 
 
 async def _journey_or_none(info: Info, journey_id: int) -> Journey | None:
@@ -373,22 +363,7 @@ class TransactionInput:
     items: list[TransactionItemInput] | None = None
 
     def to_proto(self) -> customers_pb2.Transaction:
-        msg = customers_pb2.Transaction(
-            transaction_id=self.transaction_id,
-            amount=self.amount,
-            currency=self.currency,
-            till_id=self.till_id,
-            zone_name=self.zone_name,
-            camera_id=self.camera_id,
-            items=[
-                customers_pb2.TransactionItem(
-                    sku=i.sku, name=i.name, quantity=i.quantity, unit_price=i.unit_price
-                )
-                for i in self.items or ()
-            ],
-        )
-        msg.transaction_time.CopyFrom(timestamp(self.transaction_time))
-        return msg
+        return transaction_proto(self, self.items or ())
 
 
 @strawberry.input
@@ -447,7 +422,7 @@ class CustomersQuery:
 
     @strawberry.field(description="One journey; null when the organisation has none with this id")
     async def journey(self, info: Info, id: strawberry.ID) -> Journey | None:
-        return await _journey_or_none(info, _id(id))
+        return await _journey_or_none(info, parse_id(id))
 
     @strawberry.field(description="Totals over the journeys that entered in [since, until)")
     async def journey_stats(
@@ -496,7 +471,7 @@ class CustomersMutation:
 
     @strawberry.mutation(description="Delete a webhook; returns its id (NOT_FOUND when there is none)")
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> strawberry.ID:
-        webhook_id = _id(id)
+        webhook_id = parse_id(id)
         await _customers(info).delete_webhook(info.context.org, webhook_id)
         return strawberry.ID(str(webhook_id))
 

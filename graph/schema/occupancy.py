@@ -23,6 +23,7 @@ from graph.convert import (
     aggregation_level_name,
     alert_type_name,
     line_direction_name,
+    parse_id,
     to_datetime,
 )
 from graph.schema.context import Info
@@ -63,17 +64,6 @@ class AggregationLevel(Enum):
 
 
 # Helpers
-
-
-def parse_id(value: strawberry.ID | str | int, what: str = "id") -> int:
-    """A GraphQL `ID` holding a database id, as an int (bad input -> BAD_USER_INPUT)."""
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise InvalidArgument(f"{what} must be a numeric id, not {value!r}") from None
-    if not 0 < number < 2**63:
-        raise InvalidArgument(f"{what} must be a positive id, not {value!r}")
-    return number
 
 
 def _at_least_one(name: str, value: int) -> int:

@@ -53,6 +53,7 @@ from graph.rest.errors import RequestValidationError, domain_error_response, err
 from graph.rest.routing import Path, Query, RestCall, RestRouter, org_from_request
 from services.core import errors
 from services.core.config import Settings
+from services.core.timestamps import to_timestamp
 from services.customers import rest_shapes
 
 log = logging.getLogger(__name__)
@@ -173,11 +174,7 @@ class CustomersClient(ServiceClient):
 # Wire conversions shared with GraphQL
 
 
-def timestamp(dt: datetime) -> Timestamp:
-    """A protobuf timestamp from a datetime (naive ones are UTC)."""
-    out = Timestamp()
-    out.FromDatetime(dt if dt.tzinfo else dt.replace(tzinfo=UTC))
-    return out
+timestamp = to_timestamp
 
 
 def transaction_proto(body: Any, items: Iterable[Any]) -> customers_pb2.Transaction:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import nats
+from footfall.v1 import events_pb2
 from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError, Message
 from nats.aio.client import Client as NatsClient
@@ -24,8 +25,8 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
-from footfall.v1 import events_pb2
 from services.core.tenancy import validate_org
+from services.core.timestamps import to_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,7 @@ def subject(org: str, service: str, event: str, prefix: str = SUBJECT_PREFIX) ->
     return f"{prefix}.{org}.{service}.{event}"
 
 
-def _timestamp(dt: datetime) -> "events_pb2.google_dot_protobuf_dot_timestamp__pb2.Timestamp":  # type: ignore[name-defined]
-    from google.protobuf.timestamp_pb2 import Timestamp
-
-    ts = Timestamp()
-    ts.FromDatetime(dt.astimezone(UTC))
-    return ts
+_timestamp = to_timestamp
 
 
 def make_envelope(

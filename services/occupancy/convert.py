@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from footfall.v1 import common_pb2, events_pb2, occupancy_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from services.core.timestamps import optional_timestamp
 from services.occupancy import domain as d
 
 LINE_DIRECTION_TO_PB = {
@@ -35,12 +36,7 @@ LEVEL_FROM_PB = {
 LEVEL_TO_PB = {v: k for k, v in LEVEL_FROM_PB.items()}
 
 
-def ts(dt: datetime | None) -> Timestamp | None:
-    if dt is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(dt.astimezone(UTC))
-    return out
+ts = optional_timestamp
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -31,10 +31,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from footfall.v1 import common_pb2, events_pb2
 from google.protobuf.message import Message
 
-from footfall.v1 import common_pb2, events_pb2
 from services.core.events import EventBus, make_envelope
+from services.core.timestamps import to_timestamp
 from services.vision.lines import LineCrossing
 from services.vision.track import TrackEnd
 from services.vision.zones import ZoneEvent
@@ -65,12 +66,7 @@ def crossing_event_id(org: str, camera_id: str, session_id: str, track_id: str, 
     return event_id(CROSSING, org, camera_id, session_id, track_id, line, frame_index, direction)
 
 
-def _ts(dt: datetime) -> object:
-    from google.protobuf.timestamp_pb2 import Timestamp
-
-    ts = Timestamp()
-    ts.FromDatetime(dt.astimezone(UTC))
-    return ts
+_ts = to_timestamp
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from footfall.v1 import common_pb2, events_pb2, vision_pb2, vision_pb2_grpc
+
 from services.core.grpc import maps_domain_errors, org_of
+from services.core.timestamps import optional_timestamp
 from services.vision import publisher as pub
 from services.vision.lines import LineDirection
 from services.vision.service import (
@@ -44,12 +44,7 @@ _LINE_DIRECTION_VALUES = {
 }
 
 
-def _ts(dt: datetime | None) -> Timestamp | None:
-    if dt is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(dt.astimezone(UTC))
-    return ts
+_ts = optional_timestamp
 
 
 def _box(xyxy: tuple[float, float, float, float]) -> vision_pb2.BoundingBox:

@@ -106,7 +106,9 @@ class NatsServer:
         args = [nats_server_binary(), "-js", "-a", self.host, "-p", str(self.port), "-sd", str(self.store_dir)]
         log.info("starting nats-server on %s (store %s)", self.url, self.store_dir)
         self._log = open(self.store_dir / "nats-server.log", "ab")  # never an unread pipe: it would block the server
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self._log)
+        # Its own session: a Ctrl-C at the terminal reaches only footfall, which then stops nats-server
+        # after the services have published their last events (pg_ctl detaches PostgreSQL the same way).
+        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True)
         try:
             _wait_for_port(self.host, self.port, timeout, self._proc)
         except Exception:

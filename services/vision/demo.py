@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 DEMO_CAMERA = "DEMO"
 DEMO_LINE = "door"
 DEMO_RESOLUTION = (480, 360)
+# A small capacity, so the dashboard shows the capacity bar and warnings with the few people of the clip.
+DEMO_CAPACITY = 6
 DEMO_LINE_COORDS = ((240.0, 0.0), (240.0, 360.0))
 PACKAGE = "opencv-doc"
 STANDARD_PATH = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -222,7 +224,7 @@ class DemoFeed:
         try:
             reply = await stub.CreateCamera(occupancy_pb2.CreateCameraRequest(
                 camera_id=DEMO_CAMERA, camera_name="Demo entrance (PETS 2009)", location="Demo",
-                camera_type="bidirectional", resolution_width=DEMO_RESOLUTION[0],
+                camera_type="bidirectional", max_occupancy=DEMO_CAPACITY, resolution_width=DEMO_RESOLUTION[0],
                 resolution_height=DEMO_RESOLUTION[1],
             ), metadata=md, timeout=10)
             return reply.camera

@@ -31,13 +31,13 @@ def decode(event: ReceivedEvent) -> VisionEvent | None:
     try:
         if kind == "zone_entered":
             m = unpack(envelope, events_pb2.ZoneEntered)
-            point = None
-            if "anchor" in m.DESCRIPTOR.fields_by_name and m.HasField("anchor"):  # optional, newer producers
-                point = (m.anchor.x, m.anchor.y)  # type: ignore[attr-defined]
+            # anchor and track_first_seen_at are unset from older producers.
+            point = (m.anchor.x, m.anchor.y) if m.HasField("anchor") else None
+            first_seen = _seconds(m.track_first_seen_at) if m.HasField("track_first_seen_at") else None
             return VisionEvent(
                 envelope.event_id, "zone_entered", m.camera_id, m.track_id,
                 _seconds(m.occurred_at if m.HasField("occurred_at") else envelope.occurred_at), zone=m.zone_name,
-                point=point,
+                point=point, first_seen=first_seen,
             )
         if kind == "zone_exited":
             m = unpack(envelope, events_pb2.ZoneExited)

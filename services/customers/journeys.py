@@ -439,7 +439,9 @@ class JourneyBuilder:
         if key in self._done:
             return
         if first_seen is not None and first_seen < t:
-            track = self._track_for(key, float(first_seen), None)
+            # Where the track was first seen is unknown: the entry point stands in for it, so a re-found track
+            # can still be stitched backward onto the visit of one that ended nearby before it was first seen.
+            track = self._track_for(key, float(first_seen), point)
         else:
             track = self._track_for(key, t, point)
         if any(s[0] == zone and s[2] is None for s in track.stays):

@@ -115,10 +115,14 @@ def zone_event(ctx: EventContext, event: ZoneEvent) -> Outgoing:
     at = ctx.wall_time(event.timestamp)
     payload: Message
     if event.kind == "enter":
-        payload = events_pb2.ZoneEntered(
+        entered = events_pb2.ZoneEntered(
             camera_id=ctx.camera_id, zone_name=event.zone, track_id=track_id, frame_index=int(event.frame_index),
         )
-        name = ZONE_ENTERED
+        if event.anchor is not None:
+            entered.anchor.CopyFrom(common_pb2.Point(x=float(event.anchor[0]), y=float(event.anchor[1])))
+        if event.track_first_seen is not None:
+            entered.track_first_seen_at.CopyFrom(_ts(ctx.wall_time(event.track_first_seen)))
+        payload, name = entered, ZONE_ENTERED
     else:
         payload = events_pb2.ZoneExited(
             camera_id=ctx.camera_id, zone_name=event.zone, track_id=track_id, frame_index=int(event.frame_index),

@@ -52,7 +52,12 @@ class PolygonZone:
 
 @dataclass(frozen=True, slots=True)
 class ZoneEvent:
-    """A track entered or left a zone. ``dwell_seconds``/``dwell_frames`` are set on exits."""
+    """A track entered or left a zone. ``dwell_seconds``/``dwell_frames`` are set on exits.
+
+    ``anchor`` is the track's anchor point (the zone's anchor, frame pixels) at the event's frame (for a
+    ``track_ended`` exit: its last observed one); ``track_first_seen`` is when the track was first seen.
+    Both are ``None`` when not known.
+    """
 
     zone: str
     track_id: int
@@ -62,6 +67,8 @@ class ZoneEvent:
     dwell_seconds: float | None = None
     dwell_frames: int | None = None
     reason: ExitReason | None = None
+    anchor: Point | None = None
+    track_first_seen: float | None = None
 
 
 @dataclass(slots=True)
@@ -70,6 +77,10 @@ class _TrackZoneState:
     streak: int = 0
     streak_start: tuple[int, float] | None = None
     entered: tuple[int, float] | None = None
+    # Anchor at the streak's first observation, and the last observed anchor.
+    streak_anchor: Point | None = None
+    last_anchor: Point | None = None
+    first_seen: float | None = None
 
 
 @dataclass
@@ -99,8 +110,11 @@ class ZoneCounter:
         anchors = np.array([anchor_point(t.xyxy, self.zone.anchor) for t in observed])
         inside = points_in_polygon(anchors, np.array(self.zone.points))
         events: list[ZoneEvent] = []
-        for track, is_inside in zip(observed, inside.tolist()):
-            event = self._observe(track.track_id, bool(is_inside), frame_index, timestamp)
+        for track, is_inside, anchor in zip(observed, inside.tolist(), anchors.tolist()):
+            event = self._observe(
+                track.track_id, bool(is_inside), frame_index, timestamp,
+                (float(anchor[0]), float(anchor[1])), track.first_seen_time,
+            )
             if event is not None:
                 events.append(event)
         return events
@@ -110,32 +124,41 @@ class ZoneCounter:
         state = self._states.pop(end.track_id, None)
         if state is None or not state.inside or state.entered is None:
             return []
-        return [self._exit(end.track_id, state, (end.last_seen_frame, end.last_seen_time), "track_ended")]
+        return [self._exit(
+            end.track_id, state, (end.last_seen_frame, end.last_seen_time), "track_ended", state.last_anchor
+        )]
 
     def _observe(
-        self, track_id: int, is_inside: bool, frame_index: int, timestamp: float
+        self, track_id: int, is_inside: bool, frame_index: int, timestamp: float,
+        anchor: Point | None = None, first_seen: float | None = None,
     ) -> ZoneEvent | None:
         state = self._states.setdefault(track_id, _TrackZoneState())
+        state.last_anchor = anchor
+        if first_seen is not None:
+            state.first_seen = first_seen
         if is_inside == state.inside:
-            state.streak, state.streak_start = 0, None
+            state.streak, state.streak_start, state.streak_anchor = 0, None, None
             return None
         if state.streak == 0:
-            state.streak_start = (frame_index, timestamp)
+            state.streak_start, state.streak_anchor = (frame_index, timestamp), anchor
         state.streak += 1
         needed = self.zone.exit_frames if state.inside else self.zone.enter_frames
         if state.streak < needed:
             return None
         start = state.streak_start or (frame_index, timestamp)
-        state.streak, state.streak_start = 0, None
+        at_anchor = state.streak_anchor if state.streak_start is not None else anchor
+        state.streak, state.streak_start, state.streak_anchor = 0, None, None
         if state.inside:
-            return self._exit(track_id, state, start, "left")
+            return self._exit(track_id, state, start, "left", at_anchor)
         state.inside, state.entered = True, start
         return ZoneEvent(
-            zone=self.zone.name, track_id=track_id, kind="enter", frame_index=start[0], timestamp=start[1]
+            zone=self.zone.name, track_id=track_id, kind="enter", frame_index=start[0], timestamp=start[1],
+            anchor=at_anchor, track_first_seen=state.first_seen,
         )
 
     def _exit(
-        self, track_id: int, state: _TrackZoneState, at: tuple[int, float], reason: ExitReason
+        self, track_id: int, state: _TrackZoneState, at: tuple[int, float], reason: ExitReason,
+        anchor: Point | None = None,
     ) -> ZoneEvent:
         entered = state.entered or at
         state.inside, state.entered = False, None
@@ -148,6 +171,8 @@ class ZoneCounter:
             dwell_seconds=max(0.0, at[1] - entered[1]),
             dwell_frames=max(0, at[0] - entered[0]),
             reason=reason,
+            anchor=anchor,
+            track_first_seen=state.first_seen,
         )
 
 

@@ -6,7 +6,8 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
-from footfall.v1 import customers_pb2
+import pytest
+from footfall.v1 import customers_pb2, events_pb2
 
 from services.core.config import Settings
 from services.core.db import Database
@@ -21,17 +22,19 @@ from tests.customers.sim import Person, rect, simulate
 ZONES = [rect("shelves", 150, 0, 300, 200), rect("checkout", 350, 200, 480, 360)]
 
 
-def vision_envelopes(org: str, camera: str, base: float) -> list:  # type: ignore[type-arg]
-    """What the vision service publishes for two people walking through the scene (stream time + base)."""
+TWO_PEOPLE = [
+    Person(1, [(0, 50, 300), (3, 200, 100), (15, 210, 110), (18, 400, 300), (25, 470, 300)]),
+    Person(2, [(2, 60, 300), (6, 220, 120), (10, 220, 120), (12, 60, 340)]),
+]
+
+
+def vision_envelopes(org: str, camera: str, base: float, people: list[Person] = TWO_PEOPLE) -> list:  # type: ignore[type-arg]
+    """What the vision service publishes for people walking through the scene (stream time + base)."""
     ctx = EventContext(
         org=org, camera_id=camera, session_id="sess-1",
         wall_time=lambda t: datetime.fromtimestamp(base + t, UTC), track_key=lambda tid: f"sess-1:{tid}",
         line_ids={}, frame_size=(480, 360),
     )
-    people = [
-        Person(1, [(0, 50, 300), (3, 200, 100), (15, 210, 110), (18, 400, 300), (25, 470, 300)]),
-        Person(2, [(2, 60, 300), (6, 220, 120), (10, 220, 120), (12, 60, 340)]),
-    ]
     outgoing = []
     for frame in simulate(people, ZONES):
         outgoing += [zone_event(ctx, ev) for ev in frame.zone_events]
@@ -100,5 +103,55 @@ async def test_nats_events_build_journeys_once_and_publish_customer_events(
         assert all(c.journey.status == customers_pb2.JOURNEY_STATUS_COMPLETED for c in completed)
         entered = [unpack(e.envelope, customers_pb2.CustomerEntered) for e in mine if e.envelope.type == "customer_entry"]
         assert {c.journey_id for c in entered} == {r.id for r in rows}
+    finally:
+        await runtime.stop()
+
+
+def strip_track_hints(envelope):  # type: ignore[no-untyped-def]
+    """The envelope as a producer without ZoneEntered.anchor/track_first_seen_at would have sent it."""
+    if envelope.type != "zone_entered":
+        return envelope
+    m = unpack(envelope, events_pb2.ZoneEntered)
+    m.ClearField("anchor")
+    m.ClearField("track_first_seen_at")
+    envelope.payload.Pack(m)
+    return envelope
+
+
+async def test_online_journey_is_stitched_across_a_track_id_change(database: Database, event_bus: EventBus) -> None:
+    # Track 1 is lost inside the shelves at t=20; the tracker finds the person again 0.8 s later 20 px away,
+    # just outside the zone, as track 2, which only enters the shelves at t=23.2: its zone_entered is the first
+    # the customers service hears of it, 3.2 s after track 1 was last seen (> stitch_gap_s without first-seen).
+    people = [
+        Person(1, [(0, 50, 300), (5, 160, 100), (20, 160, 100)]),
+        Person(2, [(20.8, 140, 100), (23.0, 140, 100), (23.5, 175, 100), (40, 175, 100), (45, 470, 300)]),
+    ]
+    journey = JourneyConfig(confirm_s=3.0, open_tracks_present=True, stationary_gap_s=0)
+    config = CustomersConfig(journey=journey, idle_flush_s=0.3, dispatch_interval_s=0.1)
+    runtime = await start_customers(Settings(), database, event_bus, None, config=config)
+    try:
+        org, old_org = unique_org(), unique_org()
+        base = time.time() - 60
+        envelopes = vision_envelopes(org, "GATE_A", base, people)
+        entries = [unpack(e, events_pb2.ZoneEntered) for e in envelopes if e.type == "zone_entered"]
+        (entered,) = [m for m in entries if m.track_id == "sess-1:2" and m.zone_name == "shelves"]
+        assert entered.HasField("anchor") and (entered.anchor.x, entered.anchor.y) == pytest.approx((154, 100))
+        assert entered.track_first_seen_at.ToNanoseconds() / 1e9 == pytest.approx(base + 20.8, abs=1e-3)
+        assert entered.occurred_at.ToNanoseconds() / 1e9 == pytest.approx(base + 23.2, abs=1e-3)
+        for env in envelopes:
+            await event_bus.publish(env)
+        # The same scene from a producer without the new fields: two customers.
+        for env in vision_envelopes(old_org, "GATE_A", base, people):
+            await event_bus.publish(strip_track_hints(env))
+
+        async def completed(o: str, n: int):  # type: ignore[no-untyped-def]
+            rows = await runtime.customers.latest_journeys(o)
+            return rows if len(rows) == n and all(r.status == "completed" for r in rows) else None
+
+        (row,) = await wait_for(lambda: completed(org, 1))
+        j = row.journey
+        assert j.entry_time == pytest.approx(base) and j.total_duration == pytest.approx(45.0)
+        assert j.zones_visited[0] == "shelves" and j.zones_visited[-1] == "checkout"
+        assert len(await wait_for(lambda: completed(old_org, 2))) == 2
     finally:
         await runtime.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.vision.track import TrackEnd
-from services.vision.zones import PolygonZone, ZoneCounter
+from services.vision.zones import PolygonZone, ZoneCounter, ZoneEvent
 from tests.vision.helpers import foot_track
 
 SHELF = PolygonZone("shelf", ((100, 100), (300, 100), (300, 300), (100, 300)), enter_frames=2, exit_frames=2)
@@ -30,6 +30,21 @@ def test_enter_and_exit_with_dwell_time() -> None:
     assert exit_event.dwell_seconds == pytest.approx(2.0)
     assert exit_event.dwell_frames == 20
     assert exit_event.reason == "left"
+
+
+def test_events_carry_the_anchor_and_the_tracks_first_seen_time() -> None:
+    counter = ZoneCounter(SHELF)
+    # The enter is at the first of the two frames inside, so is its anchor (the foot point by default).
+    events = feed(counter, [(50, 200), (200, 210), (205, 212), (206, 214), (50, 220), (40, 220)])
+    enter, exit_event = events
+    assert (enter.kind, enter.anchor, enter.track_first_seen) == ("enter", (200.0, 210.0), 0.0)
+    assert (exit_event.kind, exit_event.anchor) == ("exit", (50.0, 220.0))
+    feed(counter, [(200, 200), (150, 150)], track_id=2)
+    end = TrackEnd(2, 0, 0.0, 1, 0.1, 2, 0.9, (), 20, 2.0)
+    (lost,) = counter.end_track(end)
+    assert (lost.reason, lost.anchor) == ("track_ended", (150.0, 150.0))
+    # Built by hand (older code): neither is known.
+    assert ZoneEvent("shelf", 1, "enter", 0, 0.0).anchor is None
 
 
 def test_flicker_on_the_edge_produces_no_events() -> None:

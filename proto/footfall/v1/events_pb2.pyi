@@ -160,6 +160,8 @@ class ZoneEntered(_message.Message):
     TRACK_ID_FIELD_NUMBER: _builtins.int
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
     FRAME_INDEX_FIELD_NUMBER: _builtins.int
+    ANCHOR_FIELD_NUMBER: _builtins.int
+    TRACK_FIRST_SEEN_AT_FIELD_NUMBER: _builtins.int
     camera_id: _builtins.str
     """The camera's external key."""
     zone_name: _builtins.str
@@ -170,6 +172,18 @@ class ZoneEntered(_message.Message):
     def occurred_at(self) -> _timestamp_pb2.Timestamp:
         """The first observation inside the zone."""
 
+    @_builtins.property
+    def anchor(self) -> _common_pb2.Point:
+        """The person's anchor point (the zone's anchor, the foot point by default), in frame pixels, at the entry.
+        Unset from older producers.
+        """
+
+    @_builtins.property
+    def track_first_seen_at(self) -> _timestamp_pb2.Timestamp:
+        """When the track was first seen (it may have been in view before entering the zone); lets consumers
+        stitch a re-found track onto the visit it continues. Unset from older producers.
+        """
+
     def __init__(
         self,
         *,
@@ -178,10 +192,12 @@ class ZoneEntered(_message.Message):
         track_id: _builtins.str = ...,
         occurred_at: _timestamp_pb2.Timestamp | None = ...,
         frame_index: _builtins.int = ...,
+        anchor: _common_pb2.Point | None = ...,
+        track_first_seen_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["anchor", b"anchor", "occurred_at", b"occurred_at", "track_first_seen_at", b"track_first_seen_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_id", b"camera_id", "frame_index", b"frame_index", "occurred_at", b"occurred_at", "track_id", b"track_id", "zone_name", b"zone_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["anchor", b"anchor", "camera_id", b"camera_id", "frame_index", b"frame_index", "occurred_at", b"occurred_at", "track_first_seen_at", b"track_first_seen_at", "track_id", b"track_id", "zone_name", b"zone_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

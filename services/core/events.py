@@ -100,6 +100,7 @@ class EventBus:
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self._consumers: list[asyncio.Task[None]] = []
+        self._stops: dict[asyncio.Task[None], asyncio.Event] = {}
         self._closing = False
 
     @property
@@ -149,8 +150,23 @@ class EventBus:
 
     async def close(self) -> None:
         self._closing = True
-        pending = [t for t in self._consumers if not t.done()]
-        for _ in range(10):  # a cancellation can be swallowed inside the client's fetch: repeat it
+        await self._stop_tasks([t for t in self._consumers if not t.done()])
+        self._consumers.clear()
+
+    async def stop_consumer(self, task: asyncio.Task[None]) -> None:
+        """Stop a consumer started by `consume` (its current batch is acked or nak'ed first)."""
+        await self._stop_tasks([task])
+        if task in self._consumers:
+            self._consumers.remove(task)
+
+    async def _stop_tasks(self, tasks: list[asyncio.Task[None]]) -> None:
+        # Python 3.11's asyncio.wait_for (inside the client's fetch) can swallow a cancellation, so a
+        # consumer loop also watches its stop event, and the cancellation is repeated until it ends.
+        for task in tasks:
+            if task in self._stops:
+                self._stops[task].set()
+        pending = [t for t in tasks if not t.done()]
+        for _ in range(20):
             if not pending:
                 break
             for task in pending:
@@ -159,7 +175,8 @@ class EventBus:
             pending = list(still)
         if pending:
             log.warning("%d consumer task(s) did not stop", len(pending))
-        self._consumers.clear()
+        for task in tasks:
+            self._stops.pop(task, None)
         if self._nc is not None and not self._nc.is_closed:
             try:
                 await asyncio.wait_for(self._nc.drain(), 5)
@@ -211,20 +228,23 @@ class EventBus:
 
         If the handler raises, the batch is nak'ed and redelivered later; the handler must be idempotent.
         """
-        task = asyncio.create_task(self._consume_loop(durable, filter_subject, handler, batch, ack_wait_s),
+        stop = asyncio.Event()
+        task = asyncio.create_task(self._consume_loop(durable, filter_subject, handler, batch, ack_wait_s, stop),
                                    name=f"consumer:{durable}")
         self._consumers.append(task)
+        self._stops[task] = stop
         return task
 
     async def _consume_loop(
-        self, durable: str, filter_subject: str, handler: BatchHandler, batch: int, ack_wait_s: float
+        self, durable: str, filter_subject: str, handler: BatchHandler, batch: int, ack_wait_s: float,
+        stop: asyncio.Event,
     ) -> None:
         config = ConsumerConfig(
             durable_name=durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
             filter_subject=filter_subject, ack_wait=ack_wait_s, max_ack_pending=max(batch * 20, 10000),
         )
         sub = None
-        while not self._closing:
+        while not (self._closing or stop.is_set()):
             try:
                 if sub is None:
                     sub = await self.js.pull_subscribe(filter_subject, durable=durable, stream=self.stream, config=config)

@@ -78,8 +78,7 @@ class JourneyConsumer:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await self.bus.stop_consumer(self._task)
             self._task = None
 
     async def handle(self, batch: Sequence[ReceivedEvent]) -> None:

@@ -37,6 +37,7 @@ from footfall.v1 import customers_pb2
 
 from services.core.db import Database
 from services.core.events import EventBus, make_envelope
+from services.core.tasks import cancel_and_wait
 from services.customers import store
 from services.customers.models import CUSTOMER_ENTRY, JOURNEY_COMPLETE
 from services.customers.service import Customers, CustomersConfig, backoff_s
@@ -161,8 +162,7 @@ class Dispatcher:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), self.config.webhook_timeout_s + 5)
             except (TimeoutError, asyncio.CancelledError):
-                self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
+                await cancel_and_wait(self._task)
             except Exception:
                 log.exception("customers dispatcher ended with an error")
             self._task = None

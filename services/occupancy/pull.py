@@ -32,6 +32,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from services.core.events import BatchHandler, EventBus, ReceivedEvent
+from services.core.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,7 @@ class BatchPuller:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout=self.ack_wait_s)
             except TimeoutError:
-                self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
+                await cancel_and_wait(self._task)
             self._task = None
 
     # ------------------------------------------------------------------------------------------- loop

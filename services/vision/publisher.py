@@ -35,6 +35,7 @@ from footfall.v1 import common_pb2, events_pb2
 from google.protobuf.message import Message
 
 from services.core.events import EventBus, make_envelope
+from services.core.tasks import cancel_and_wait
 from services.core.timestamps import to_timestamp
 from services.vision.lines import LineCrossing
 from services.vision.track import TrackEnd
@@ -194,9 +195,7 @@ class EventPublisher:
     async def stop(self, timeout: float = 10.0) -> None:
         await self.flush(timeout)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def _run(self) -> None:

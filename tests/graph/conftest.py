@@ -28,6 +28,7 @@ from services.core.embedded import free_port
 from services.core.events import EventBus
 from services.core.grpc import GrpcServer
 from tests.conftest import unique_org
+from tests.graphql_client import gql, gql_data  # noqa: F401  (re-exported to the tests)
 
 
 @dataclass
@@ -128,23 +129,6 @@ async def live_server(app: Starlette) -> AsyncIterator[str]:
 
 
 # Helpers
-
-
-async def gql(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """POST a GraphQL operation; the whole response body (`data` and maybe `errors`)."""
-    r = await client.post("/graphql", json={"query": query, "variables": variables or {}})
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-async def gql_data(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    body = await gql(client, query, variables)
-    assert not body.get("errors"), body["errors"]
-    return body["data"]
 
 
 async def make_camera(client: httpx.AsyncClient, key: str = "GATE_A", **fields: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import grpc
 import httpx
@@ -29,6 +28,7 @@ from services.customers.runtime import CustomersRuntime, start_customers
 from services.customers.service import CustomersConfig
 from tests.conftest import unique_org
 from tests.customers.factories import tick, visit_events
+from tests.graphql_client import gql, gql_data  # noqa: F401  (re-exported to the tests)
 
 T0 = 1_700_200_000.0  # 2023-11-17T05:46:40Z
 VISITS = 5
@@ -104,17 +104,3 @@ async def seeded(customers_stack: Stack, org: str) -> Stack:
     return customers_stack
 
 
-async def gql(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    r = await client.post("/graphql", json={"query": query, "variables": variables or {}})
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-async def gql_data(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    body = await gql(client, query, variables)
-    assert not body.get("errors"), body["errors"]
-    return body["data"]

@@ -3,7 +3,7 @@
     .venv/bin/python bench/gateway_live.py [--clients 50] [--duration 10] [--crossings 300]
 
 What it runs, all real: an embedded PostgreSQL and a nats-server (started here), and in a child process
-the occupancy service plus the gateway assembled by `services.runtime.serve` behind uvicorn. Then:
+the occupancy service plus the gateway assembled by `footfall.deploy.platform.serve` behind uvicorn. Then:
 
 1. `--clients` concurrent clients (spread over `--procs` load processes) hammer
    `GET /api/occupancy/cameras/{id}/live` for `--duration` seconds, then the same number hammer the
@@ -45,9 +45,9 @@ SUBSCRIPTION = "subscription($id: ID!) { occupancy(cameraId: $id) { __typename .
 
 
 def serve_main() -> None:
-    from services.core.config import Settings
-    from services.logging import setup_logging
-    from services.runtime import serve
+    from footfall.services.core.config import Settings
+    from footfall.services.core.logging import setup_logging
+    from footfall.deploy.platform import serve
 
     setup_logging(os.environ.get("FOOTFALL_LOG_LEVEL", "WARNING"), False)
     asyncio.run(serve(Settings(), services=["occupancy"], gateway=True))
@@ -141,7 +141,7 @@ async def measure_lag(
     import websockets
 
     from footfall.v1 import common_pb2, events_pb2
-    from services.core.events import EventBus
+    from footfall.services.core.events import EventBus
 
     bus = EventBus(nats_url)  # the platform's default stream and subject prefix, as the server uses
     await bus.connect()
@@ -241,8 +241,8 @@ def main() -> int:
 
     import httpx
 
-    from services.core.embedded import EmbeddedPostgres, NatsServer, free_port
-    from services.core.migrations import apply_migrations
+    from footfall.services.core.embedded import EmbeddedPostgres, NatsServer, free_port
+    from footfall.services.core.migrations import apply_migrations
 
     with tempfile.TemporaryDirectory(prefix="ffbench") as tmp:
         pg = EmbeddedPostgres(Path(tmp) / "pg", delete_on_stop=True)

@@ -40,14 +40,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "proto"))
 
 from footfall.v1 import common_pb2, events_pb2
 
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.embedded import EmbeddedPostgres, NatsServer
-from services.core.events import EventBus, make_envelope
-from services.core.migrations import apply_migrations
-from services.occupancy import start_occupancy
-from services.occupancy.domain import LineDirection, NewCamera, NewLine
-from services.occupancy.service import OccupancyService
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.embedded import EmbeddedPostgres, NatsServer
+from footfall.services.core.events import EventBus, make_envelope
+from footfall.services.core.migrations import apply_migrations
+from footfall.services.occupancy import start_occupancy
+from footfall.services.occupancy.domain import LineDirection, NewCamera, NewLine
+from footfall.services.occupancy.service import OccupancyService
 
 ORG = "bench"
 STREAM = "BENCH"

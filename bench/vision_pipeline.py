@@ -3,7 +3,7 @@
 Reference: NanoDet at 416x320 and confidence 0.5, ``trackers.ByteTrackTracker`` with its
 defaults (at the video's frame rate), ``supervision.LineZone`` triggered by the foot point,
 run frame by frame in one thread.
-Ours: :func:`services.vision.offline.process_video` with its default settings.
+Ours: :func:`footfall.services.vision.offline.process_video` with its default settings.
 
 Both are timed on the same machine, alternately (``--repeats`` rounds, median fps), so a busy
 machine slows both alike. Accuracy (counts, crossing events within +-10 frames of the
@@ -35,7 +35,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from services.vision.evaluation import (
+from footfall.services.vision.evaluation import (
     CrossingRecord,
     crossings_from_mot,
     match_crossings,
@@ -44,9 +44,9 @@ from services.vision.evaluation import (
     records_from_events,
     tracking_area,
 )
-from services.vision.lines import LineZone
-from services.vision.mot import MotWriter, read_mot
-from services.vision.specs import parse_line_spec
+from footfall.services.vision.lines import LineZone
+from footfall.services.vision.mot import MotWriter, read_mot
+from footfall.services.vision.specs import parse_line_spec
 
 DOOR = "door:240,0,240,360"
 OTHER_LINES = (
@@ -122,7 +122,7 @@ def run_reference(video: Path, lines: list[LineZone], detector: Any) -> Run:
 
 
 def run_ours(video: Path, lines: list[LineZone], detector: Any) -> Run:
-    from services.vision.offline import process_video
+    from footfall.services.vision.offline import process_video
 
     out = io.StringIO()
     start = time.perf_counter()
@@ -174,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-accuracy", action="store_true", help="timing only")
     args = parser.parse_args(argv)
 
-    from inference import load_person_detector
-    from services.vision.detection import DetectorSettings, load_detector
+    from footfall.inference import load_person_detector
+    from footfall.services.vision.detection import DetectorSettings, load_detector
 
     video = args.data / "video" / "pets2009_s2l1_480x360.avi"
     pets = args.data / "pets2009_s2l1"

@@ -30,17 +30,17 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
-from graph.clients import Clients
-from graph.metrics import GatewayMetrics, MetricsMiddleware
-from graph.rest import occupancy as occupancy_rest
-from graph.rest.docs import docs_routes
-from graph.rest.errors import http_exception_handler, unhandled_exception_handler
-from graph.rest.openapi import openapi_document
-from graph.rest.routing import Endpoint, RestRouter
-from graph.schema import build_schema
-from graph.schema.context import GraphContext
-from services.core.config import Settings
-from services.core.errors import InvalidArgument
+from footfall.graph.clients import Clients
+from footfall.graph.metrics import GatewayMetrics, MetricsMiddleware
+from footfall.graph.rest import occupancy as occupancy_rest
+from footfall.graph.rest.docs import docs_routes
+from footfall.graph.rest.errors import http_exception_handler, unhandled_exception_handler
+from footfall.graph.rest.openapi import openapi_document
+from footfall.graph.rest.routing import Endpoint, RestRouter
+from footfall.graph.schema import build_schema
+from footfall.graph.schema.context import GraphContext
+from footfall.services.core.config import Settings
+from footfall.services.core.errors import InvalidArgument
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def create_app(
 
     `extra_routes`: more Starlette routes, or `RestRouter`s (which also join `/openapi.json`).
     `health_check`: extra dependency checks for `/health` (the gRPC services are always checked).
-    `schema`: a schema composed with more domains (`graph.schema.build_schema([...])`).
+    `schema`: a schema composed with more domains (`footfall.graph.schema.build_schema([...])`).
     """
     clients = Clients(channel, timeout=rpc_timeout_s)
     metrics = GatewayMetrics()

@@ -1,7 +1,7 @@
 """Typed async gRPC clients the gateway calls the services through.
 
 Every call carries the caller's organisation as `x-footfall-org` metadata and turns a failed RPC into the
-domain error its status stands for (`services.core.grpc.domain_error_from`). A service that cannot be
+domain error its status stands for (`footfall.services.core.grpc.domain_error_from`). A service that cannot be
 reached (UNAVAILABLE, DEADLINE_EXCEEDED) becomes `ServiceUnavailable`, which names the service, so REST
 can answer 503 `{"detail": "Occupancy service not initialized"}` and GraphQL an `UNAVAILABLE` error.
 
@@ -19,8 +19,8 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from footfall.v1 import common_pb2, occupancy_pb2, occupancy_pb2_grpc
-from services.core import errors
-from services.core.grpc import domain_error_from, metadata_for
+from footfall.services.core import errors
+from footfall.services.core.grpc import domain_error_from, metadata_for
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from footfall.v1 import common_pb2, occupancy_pb2
-from services.core.errors import InvalidArgument
+from footfall.services.core.errors import InvalidArgument
 
 LINE_DIRECTIONS: dict[str, int] = {
     "entry": common_pb2.LINE_DIRECTION_ENTRY,

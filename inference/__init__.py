@@ -9,14 +9,14 @@ See ``inference/MODELS.md`` for the models, their licences and how to bring your
 
 from __future__ import annotations
 
-from inference.backends.base import InferenceBackend
-from inference.backends.onnx import OnnxRuntimeBackend
-from inference.detections import Detections
-from inference.detector import PersonDetector
-from inference.errors import InferenceError, ModelLoadError
-from inference.factory import load_person_detector
-from inference.loading import BUILTIN_MODELS, resolve_model
-from inference.spec import InputSpec, ModelSpec, NanoDetHead, YoloHead
+from footfall.inference.backends.base import InferenceBackend
+from footfall.inference.backends.onnx import OnnxRuntimeBackend
+from footfall.inference.detections import Detections
+from footfall.inference.detector import PersonDetector
+from footfall.inference.errors import InferenceError, ModelLoadError
+from footfall.inference.factory import load_person_detector
+from footfall.inference.loading import BUILTIN_MODELS, resolve_model
+from footfall.inference.spec import InputSpec, ModelSpec, NanoDetHead, YoloHead
 
 __all__ = [
     "BUILTIN_MODELS",

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from inference.backends.base import InferenceBackend
-from inference.decoders import decoder_for
-from inference.detections import Detections
-from inference.errors import InferenceError, ModelLoadError
-from inference.nms import nms
-from inference.preprocess import Letterbox, preprocess, validate_frame
-from inference.spec import ModelSpec
+from footfall.inference.backends.base import InferenceBackend
+from footfall.inference.decoders import decoder_for
+from footfall.inference.detections import Detections
+from footfall.inference.errors import InferenceError, ModelLoadError
+from footfall.inference.nms import nms
+from footfall.inference.preprocess import Letterbox, preprocess, validate_frame
+from footfall.inference.spec import ModelSpec
 
 
 class PersonDetector:

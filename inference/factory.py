@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from inference.backends.base import InferenceBackend
-from inference.backends.onnx import OnnxRuntimeBackend
-from inference.detector import PersonDetector
-from inference.errors import ModelLoadError
-from inference.loading import resolve_model
-from inference.spec import ModelSpec
+from footfall.inference.backends.base import InferenceBackend
+from footfall.inference.backends.onnx import OnnxRuntimeBackend
+from footfall.inference.detector import PersonDetector
+from footfall.inference.errors import ModelLoadError
+from footfall.inference.loading import resolve_model
+from footfall.inference.spec import ModelSpec
 
 
 def load_person_detector(
@@ -41,7 +41,7 @@ def load_person_detector(
     is_pt = Path(model).suffix == ".pt"
     if backend == "onnx":
         if is_pt:
-            from inference.backends.ultralytics import UltralyticsBackend
+            from footfall.inference.backends.ultralytics import UltralyticsBackend
 
             ultra = UltralyticsBackend(model)
             spec, runner = ultra.spec(), ultra
@@ -56,7 +56,7 @@ def load_person_detector(
         if not triton_url:
             raise ValueError("backend='triton' needs triton_url (host:port of Triton's gRPC endpoint)")
         spec = resolve_model(model)
-        from inference.backends.triton import TritonBackend
+        from footfall.inference.backends.triton import TritonBackend
 
         runner = TritonBackend(triton_url, triton_model_name or spec.name, triton_model_version)
     else:

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from inference.errors import ModelLoadError
-from inference.spec import InputSpec, ModelSpec, YoloHead, spec_from_json
+from footfall.inference.errors import ModelLoadError
+from footfall.inference.spec import InputSpec, ModelSpec, YoloHead, spec_from_json
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 BUILTIN_MODELS: dict[str, Path] = {

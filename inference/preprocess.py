@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from inference.spec import InputSpec
+from footfall.inference.spec import InputSpec
 
 
 @dataclass(frozen=True)

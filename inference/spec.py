@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from inference.errors import ModelLoadError
+from footfall.inference.errors import ModelLoadError
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.core.db import Database
-from services.core.embedded import EmbeddedPostgres, NatsServer
-from services.core.events import EventBus
-from services.core.migrations import apply_migrations
+from footfall.services.core.db import Database
+from footfall.services.core.embedded import EmbeddedPostgres, NatsServer
+from footfall.services.core.events import EventBus
+from footfall.services.core.migrations import apply_migrations
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

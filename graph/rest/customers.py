@@ -1,6 +1,6 @@
 """REST routes of the customers service (seed 000, "IntelliSight API"), thin adapters over CustomersService.
 
-The seed's two documents, exactly (built by ``services.customers.rest_shapes``):
+The seed's two documents, exactly (built by ``footfall.services.customers.rest_shapes``):
 
 * ``GET /api/customers`` -> ``{"customers": [[id, customer_id, entry_time, exit_time, duration, zones, behavior,
   conversion, created_at], ...]}``: the latest 100 journeys, newest entry first.
@@ -47,14 +47,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from graph.clients import Clients, ServiceClient
-from graph.convert import iso
-from graph.rest.errors import RequestValidationError, domain_error_response, error_response
-from graph.rest.routing import Path, Query, RestCall, RestRouter, org_from_request
-from services.core import errors
-from services.core.config import Settings
-from services.core.timestamps import to_timestamp
-from services.customers import rest_shapes
+from footfall.graph.clients import Clients, ServiceClient
+from footfall.graph.convert import iso
+from footfall.graph.rest.errors import RequestValidationError, domain_error_response, error_response
+from footfall.graph.rest.routing import Path, Query, RestCall, RestRouter, org_from_request
+from footfall.services.core import errors
+from footfall.services.core.config import Settings
+from footfall.services.core.timestamps import to_timestamp
+from footfall.services.customers import rest_shapes
 
 log = logging.getLogger(__name__)
 
@@ -774,6 +774,6 @@ def routes(
 
 
 def starlette_routes(channel_or_clients: grpc.aio.Channel | Clients, settings: Settings) -> list[BaseRoute]:
-    """The same routes as plain Starlette routes (for an app that is not `graph.app.create_app`)."""
+    """The same routes as plain Starlette routes (for an app that is not `footfall.graph.app.create_app`)."""
     clients = channel_or_clients if isinstance(channel_or_clients, Clients) else Clients(channel_or_clients)
     return list(router.starlette_routes(clients, settings))

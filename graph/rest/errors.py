@@ -8,8 +8,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from graph.clients import ServiceUnavailable
-from services.core import errors
+from footfall.graph.clients import ServiceUnavailable
+from footfall.services.core import errors
 
 log = logging.getLogger(__name__)
 

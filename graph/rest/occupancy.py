@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from footfall.v1 import occupancy_pb2
-from graph.convert import (
+from footfall.graph.convert import (
     AGGREGATION_LEVELS,
     LINE_DIRECTIONS,
     aggregation_level_name,
@@ -19,7 +19,7 @@ from graph.convert import (
     line_direction_name,
     number,
 )
-from graph.rest.routing import Path, Query, RestCall, RestRouter
+from footfall.graph.rest.routing import Path, Query, RestCall, RestRouter
 
 PREFIX = "/api/occupancy"
 router = RestRouter(PREFIX, tags=["occupancy"])

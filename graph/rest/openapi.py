@@ -1,4 +1,4 @@
-"""The OpenAPI 3.0 document, generated from the typed route declarations (`graph.rest.routing`).
+"""The OpenAPI 3.0 document, generated from the typed route declarations (`footfall.graph.rest.routing`).
 
 Request and response schemas come from the same pydantic models the routes validate and serialise with,
 so the document cannot drift from what the routes do. (OpenAPI 3.0.3 rather than 3.1 so that the Swagger
@@ -13,8 +13,8 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from graph.rest.routing import Endpoint
-from services.core.tenancy import ORG_HTTP_HEADER
+from footfall.graph.rest.routing import Endpoint
+from footfall.services.core.tenancy import ORG_HTTP_HEADER
 
 REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {

@@ -8,7 +8,7 @@ A handler is an `async def` whose signature says what it takes:
 * one `pydantic.BaseModel` - the JSON body (invalid -> 400, as the seeds document for bad input);
 
 and returns the declared response model (or a list of them), serialised with the declared status code.
-Domain errors raised by the clients become `{"detail": ...}` responses (see `graph.rest.errors`).
+Domain errors raised by the clients become `{"detail": ...}` responses (see `footfall.graph.rest.errors`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from graph.clients import Clients
-from graph.rest.errors import RequestValidationError, domain_error_response, error_response
-from services.core import errors
-from services.core.config import Settings
-from services.core.tenancy import ORG_HTTP_HEADER, validate_org
+from footfall.graph.clients import Clients
+from footfall.graph.rest.errors import RequestValidationError, domain_error_response, error_response
+from footfall.services.core import errors
+from footfall.services.core.config import Settings
+from footfall.services.core.tenancy import ORG_HTTP_HEADER, validate_org
 
 _INT_RE = re.compile(r"^[+-]?\d{1,19}$")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

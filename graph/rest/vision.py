@@ -38,11 +38,11 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from footfall.v1 import common_pb2, vision_pb2, vision_pb2_grpc
-from graph.clients import Clients, ServiceClient
-from graph.rest.routing import RestCall, RestRouter, org_from_request
-from services.core import errors
-from services.core.config import Settings
-from services.core.tenancy import validate_org
+from footfall.graph.clients import Clients, ServiceClient
+from footfall.graph.rest.routing import RestCall, RestRouter, org_from_request
+from footfall.services.core import errors
+from footfall.services.core.config import Settings
+from footfall.services.core.tenancy import validate_org
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +371,6 @@ def routes(channel_or_clients: grpc.aio.Channel | Clients, settings: Settings) -
 
 
 def starlette_routes(channel_or_clients: grpc.aio.Channel | Clients, settings: Settings) -> list[BaseRoute]:
-    """The same routes as plain Starlette routes (for an app that is not `graph.app.create_app`)."""
+    """The same routes as plain Starlette routes (for an app that is not `footfall.graph.app.create_app`)."""
     clients = channel_or_clients if isinstance(channel_or_clients, Clients) else Clients(channel_or_clients)
     return [*router.starlette_routes(clients, settings), *stream_routes(clients, settings)]

@@ -21,9 +21,9 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from graph.clients import ServiceUnavailable
-from graph.schema import occupancy
-from services.core import errors
+from footfall.graph.clients import ServiceUnavailable
+from footfall.graph.schema import occupancy
+from footfall.services.core import errors
 
 log = logging.getLogger(__name__)
 

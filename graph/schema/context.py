@@ -9,9 +9,9 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as _Info
 
-from graph.clients import Clients, OccupancyClient
-from services.core.config import Settings
-from services.core.tenancy import ORG_HTTP_HEADER, validate_org
+from footfall.graph.clients import Clients, OccupancyClient
+from footfall.services.core.config import Settings
+from footfall.services.core.tenancy import ORG_HTTP_HEADER, validate_org
 
 
 class GraphContext:

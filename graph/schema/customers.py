@@ -2,7 +2,7 @@
 
 Resolvers are thin: one call to `CustomersService` over gRPC (`CustomersClient`), then the reply as GraphQL
 types. Add the module with `build_schema([*DEFAULT_MODULES, CUSTOMERS])` (`CUSTOMERS` is made on first use, see
-`__getattr__` below, like `graph.schema.vision.VISION`).
+`__getattr__` below, like `footfall.graph.schema.vision.VISION`).
 
     query { journeys(first: 20, since: "2025-01-15T00:00:00Z") { nodes { id customerId zonesVisited conversion }
                                                                  pageInfo { hasNextPage endCursor } } }
@@ -25,10 +25,10 @@ from enum import Enum
 import strawberry
 from footfall.v1 import customers_pb2
 
-from graph.convert import parse_id, to_datetime
-from graph.rest.customers import CONVERSIONS, STATUSES, CustomersClient, timestamp, transaction_proto
-from graph.schema.context import Info
-from services.core.errors import InvalidArgument, NotFound
+from footfall.graph.convert import parse_id, to_datetime
+from footfall.graph.rest.customers import CONVERSIONS, STATUSES, CustomersClient, timestamp, transaction_proto
+from footfall.graph.schema.context import Info
+from footfall.services.core.errors import InvalidArgument, NotFound
 
 
 @strawberry.enum(description="Whether a journey is still going on.")
@@ -483,7 +483,7 @@ def __getattr__(name: str) -> object:
     """`CUSTOMERS`, the `SchemaModule` for `build_schema([*DEFAULT_MODULES, CUSTOMERS])`, made on first use so
     `graph/schema/__init__.py` may import this module anywhere without an import cycle."""
     if name == "CUSTOMERS":
-        from graph.schema import SchemaModule
+        from footfall.graph.schema import SchemaModule
 
         module = SchemaModule("customers", query=CustomersQuery, mutation=CustomersMutation, types=TYPES)
         globals()["CUSTOMERS"] = module

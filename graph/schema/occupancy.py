@@ -1,7 +1,7 @@
 """Occupancy in GraphQL: cameras, virtual lines, live counts, history, alerts, and a live subscription.
 
 Resolvers are thin: one call to `OccupancyService` over gRPC (`info.context.occupancy`), then the reply
-as GraphQL types. Domain errors become GraphQL errors with an `extensions.code` (see `graph.schema`).
+as GraphQL types. Domain errors become GraphQL errors with an `extensions.code` (see `footfall.graph.schema`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Annotated
 import strawberry
 
 from footfall.v1 import occupancy_pb2
-from graph.convert import (
+from footfall.graph.convert import (
     AGGREGATION_LEVELS,
     CROSSING_DIRECTIONS,
     LINE_DIRECTIONS,
@@ -26,8 +26,8 @@ from graph.convert import (
     parse_id,
     to_datetime,
 )
-from graph.schema.context import Info
-from services.core.errors import InvalidArgument, NotFound
+from footfall.graph.schema.context import Info
+from footfall.services.core.errors import InvalidArgument, NotFound
 
 # Enums (values are the REST/wire names)
 

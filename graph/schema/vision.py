@@ -19,11 +19,11 @@ from enum import Enum
 import strawberry
 
 from footfall.v1 import common_pb2, vision_pb2
-from graph.convert import CROSSING_DIRECTIONS, LINE_DIRECTIONS, line_direction_name, to_datetime
-from graph.rest.vision import VisionClient
-from graph.schema.context import Info
-from graph.schema.occupancy import CrossingDirection, LineDirection
-from services.core.errors import InvalidArgument
+from footfall.graph.convert import CROSSING_DIRECTIONS, LINE_DIRECTIONS, line_direction_name, to_datetime
+from footfall.graph.rest.vision import VisionClient
+from footfall.graph.schema.context import Info
+from footfall.graph.schema.occupancy import CrossingDirection, LineDirection
+from footfall.services.core.errors import InvalidArgument
 
 
 @strawberry.enum(description="The state of a camera stream.")
@@ -326,7 +326,7 @@ def __getattr__(name: str) -> object:
     it defines `SchemaModule`) without an import cycle.
     """
     if name == "VISION":
-        from graph.schema import SchemaModule
+        from footfall.graph.schema import SchemaModule
 
         module = SchemaModule("vision", query=VisionQuery, mutation=VisionMutation, subscription=VisionSubscription,
                               types=TYPES)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from inference.backends.base import InferenceBackend
-from inference.backends.onnx import OnnxRuntimeBackend
+from footfall.inference.backends.base import InferenceBackend
+from footfall.inference.backends.onnx import OnnxRuntimeBackend
 
 __all__ = ["InferenceBackend", "OnnxRuntimeBackend"]
-# TritonBackend (inference.backends.triton) and UltralyticsBackend (inference.backends.ultralytics)
+# TritonBackend (footfall.inference.backends.triton) and UltralyticsBackend (footfall.inference.backends.ultralytics)
 # are imported where used, so importing this package never loads tritonclient or torch.

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from inference.errors import InferenceError, ModelLoadError
+from footfall.inference.errors import InferenceError, ModelLoadError
 
 
 class OnnxRuntimeBackend:

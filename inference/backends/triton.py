@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inference.errors import InferenceError, ModelLoadError
+from footfall.inference.errors import InferenceError, ModelLoadError
 
 
 class TritonBackend:

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inference.errors import InferenceError, ModelLoadError
-from inference.spec import InputSpec, ModelSpec, YoloHead
+from footfall.inference.errors import InferenceError, ModelLoadError
+from footfall.inference.spec import InputSpec, ModelSpec, YoloHead
 
 YOLO_INPUT = "images"
 YOLO_OUTPUT = "output0"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from inference.decoders.base import Candidates, Decoder
-from inference.decoders.nanodet import NanoDetDecoder
-from inference.decoders.yolo import YoloDecoder
-from inference.spec import ModelSpec, NanoDetHead, YoloHead
+from footfall.inference.decoders.base import Candidates, Decoder
+from footfall.inference.decoders.nanodet import NanoDetDecoder
+from footfall.inference.decoders.yolo import YoloDecoder
+from footfall.inference.spec import ModelSpec, NanoDetHead, YoloHead
 
 
 def decoder_for(spec: ModelSpec) -> Decoder:

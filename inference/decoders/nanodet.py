@@ -7,8 +7,8 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from inference.decoders.base import Candidates, select_scores
-from inference.spec import NanoDetHead
+from footfall.inference.decoders.base import Candidates, select_scores
+from footfall.inference.spec import NanoDetHead
 
 
 class NanoDetDecoder:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from inference.decoders.base import Candidates, select_scores
+from footfall.inference.decoders.base import Candidates, select_scores
 
 
 class YoloDecoder:

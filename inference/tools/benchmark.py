@@ -1,8 +1,8 @@
 """Milliseconds per frame of PersonDetector on the PETS video (or any video).
 
-    .venv/bin/python -m inference.tools.benchmark --threads 2
-    .venv/bin/python -m inference.tools.benchmark --size 480 352 --confidence 0.1 --batch 4
-    .venv/bin/python -m inference.tools.benchmark --backend triton --triton-url 127.0.0.1:8001
+    .venv/bin/python -m footfall.inference.tools.benchmark --threads 2
+    .venv/bin/python -m footfall.inference.tools.benchmark --size 480 352 --confidence 0.1 --batch 4
+    .venv/bin/python -m footfall.inference.tools.benchmark --backend triton --triton-url 127.0.0.1:8001
 
 Reports medians over the frames: the whole ``detect``/``detect_batch`` call and its three parts
 (letterbox + normalise, backend, decode + NMS), and the mean number of detections per frame.
@@ -19,8 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference import load_person_detector
-from inference.preprocess import preprocess
+from footfall.inference import load_person_detector
+from footfall.inference.preprocess import preprocess
 
 DEFAULT_VIDEO = (
     Path(__file__).resolve().parents[2].parent / "shared" / "data" / "video" / "pets2009_s2l1_480x360.avi"

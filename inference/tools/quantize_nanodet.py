@@ -184,8 +184,8 @@ def build(output: Path, data: Path) -> str:
         quantize_static,
     )
 
-    from inference.loading import resolve_model
-    from inference.preprocess import preprocess
+    from footfall.inference.loading import resolve_model
+    from footfall.inference.preprocess import preprocess
 
     spec = resolve_model("nanodet")
     tensors = [preprocess([im], spec.input, CALIBRATION_SIZE)[0] for im in calibration_images(data)]
@@ -228,7 +228,7 @@ def build(output: Path, data: Path) -> str:
 
 def build_u8(output: Path) -> str:
     """The fp32 network with steps 1 and 3 only: outputs bit-identical to nanodet.onnx + to_tensor."""
-    from inference.loading import resolve_model
+    from footfall.inference.loading import resolve_model
 
     spec = resolve_model("nanodet")
     model = uint8_input(fold_pads(onnx.load(str(SOURCE))), spec.input.mean, spec.input.std)
@@ -245,11 +245,11 @@ def pets_f1(
     """Detection F1 (IoU >= 0.5) on every 3rd PETS frame at several confidences."""
     from scipy.optimize import linear_sum_assignment
 
-    from inference.backends.onnx import OnnxRuntimeBackend
-    from inference.detector import PersonDetector
-    from inference.nms import pairwise_iou
-    from inference.spec import spec_from_json
-    from services.vision.mot import read_mot
+    from footfall.inference.backends.onnx import OnnxRuntimeBackend
+    from footfall.inference.detector import PersonDetector
+    from footfall.inference.nms import pairwise_iou
+    from footfall.inference.spec import spec_from_json
+    from footfall.services.vision.mot import read_mot
 
     spec = spec_from_json(model_json)
     if model_path is not None:

@@ -101,11 +101,72 @@ class Settings(BaseSettings):
     detector_model: str = "nanodet"
     inference_threads: int = 2
 
+    # Authentication (see the README, "Logging in")
+    # HS256 key for access tokens; unset: generated once into `data_dir/jwt_secret` (share it between replicas).
+    jwt_secret: str | None = None
+    access_token_ttl_s: int = 1800
+    session_ttl_s: int = 8 * 3600
+    # First run of `footfall up`: the platform admin; without a password one is generated and printed once.
+    admin_username: str = "admin"
+    admin_password: str | None = None
+    admin_email: str = "admin@localhost"
+    # How long a verified credential is trusted without asking the database again (revocations take this long
+    # to reach other processes; the process that revokes forgets at once).
+    auth_cache_s: float = 2.0
+    # "development" serves GraphQL introspection; "production" turns it off unless `graphql_introspection`.
+    mode: Literal["development", "production"] = "development"
+    graphql_introspection: bool | None = None
+    # `/metrics`: served on its own bind (`metrics_port`) or behind this bearer token; with neither, only to
+    # authenticated platform admins.
+    metrics_token: str | None = None
+    metrics_port: int | None = None
+
+    # HTTP hardening
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    # Origins allowed for browsers: CORS (off when empty) and websocket Origin checks (same-origin always allowed).
+    allowed_origins: list[str] = Field(default_factory=list)
+    # Host header allow-list (empty: any host).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Cookies get `Secure` when true, or when the request came over https.
+    secure_cookies: bool = False
+
+    # Rate limits (`limits` notation), per client IP and per API key; in Redis when `redis_url` is set.
+    redis_url: str | None = None
+    rate_limit_default: str = "1000/hour"
+    rate_limit_login: str = "10/minute"
+    rate_limit_statistics: str = "100/hour"
+    rate_limit_enabled: bool = True
+
+    # GraphQL limits
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 2000
+
+    # Stream sources: files only under these folders (default `data_dir/media`); URL sources only with these
+    # schemes; private networks (cameras) allowed unless `camera_networks` narrows them to these CIDRs.
+    media_roots: list[Path] = Field(default_factory=list)
+    stream_url_schemes: list[str] = Field(default_factory=lambda: ["rtsp", "rtsps", "http", "https"])
+    camera_networks: list[str] = Field(default_factory=list)
+    # Webhooks: https only unless `webhook_allow_http`; loopback/link-local/private targets only in this list.
+    webhook_allow_http: bool = False
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
+
     # `footfall up --demo`: feed a sample camera so live counts appear at once.
     demo: bool = False
 
     log_level: str = "INFO"
     log_json: bool = False
+
+    @property
+    def effective_media_roots(self) -> list[Path]:
+        return list(self.media_roots) or [self.data_dir / "media"]
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.graphql_introspection is not None:
+            return self.graphql_introspection
+        return self.mode != "production"
 
     @classmethod
     def settings_customise_sources(

@@ -15,8 +15,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from services.core.errors import Unavailable
-from services.core.tenancy import validate_org
+from footfall.services.core.errors import Unavailable
+from footfall.services.core.tenancy import validate_org
 
 log = logging.getLogger(__name__)
 

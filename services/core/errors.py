@@ -25,3 +25,11 @@ class PermissionDenied(FootfallError):
 
 class Unavailable(FootfallError):
     pass
+
+
+class Unauthenticated(FootfallError):
+    """No credential, or one that is expired, tampered with or revoked (HTTP 401, gRPC UNAUTHENTICATED)."""
+
+
+class TooLarge(FootfallError):
+    """A body, image or file over its configured limit (HTTP 413, gRPC RESOURCE_EXHAUSTED)."""

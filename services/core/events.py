@@ -2,7 +2,7 @@
 
 Subjects are `footfall.<org>.<service>.<event>`. Each envelope's `event_id` is sent as `Nats-Msg-Id`, so
 JetStream drops a duplicate publish inside its window; consumers must still apply an id at most once
-(see `services.core.idempotency`), because delivery is at-least-once.
+(see `footfall.services.core.idempotency`), because delivery is at-least-once.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
-from services.core.tenancy import validate_org
-from services.core.timestamps import to_timestamp
+from footfall.services.core.tenancy import validate_org
+from footfall.services.core.timestamps import to_timestamp
 
 log = logging.getLogger(__name__)
 

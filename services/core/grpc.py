@@ -12,8 +12,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.core import errors
-from services.core.tenancy import ORG_METADATA_KEY, validate_org
+from footfall.services.core import errors
+from footfall.services.core.tenancy import ORG_METADATA_KEY, validate_org
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ _STATUS = {
     errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 

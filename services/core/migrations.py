@@ -11,13 +11,15 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import psycopg
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# The SQL ships inside the package (`footfall.migrations`), so an installed wheel finds it too.
+MIGRATIONS_DIR = Path(str(resources.files("footfall.migrations")))
 _NAME_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)(\.timescale)?\.sql$")
 _LOCK_KEY = 0x466F6F74  # "Foot": one migrator at a time
 
@@ -38,6 +40,10 @@ class Migration:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
 
+class NoMigrations(RuntimeError):
+    """The migrations folder holds no SQL: a broken install, never a database to leave empty."""
+
+
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     found = []
     for path in sorted(directory.glob("*.sql")):
@@ -45,6 +51,8 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
         if not match:
             raise ValueError(f"migration file {path.name} is not named NNNN_name[.timescale].sql")
         found.append(Migration(int(match[1]), match[2], path, bool(match[3])))
+    if not found:
+        raise NoMigrations(f"no migrations found in {directory}: the package was installed without its SQL files")
     return sorted(found, key=lambda m: (m.version, m.timescale_only))
 
 

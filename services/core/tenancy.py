@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from services.core.errors import InvalidArgument
+from footfall.services.core.errors import InvalidArgument
 
 ORG_METADATA_KEY = "x-footfall-org"
 ORG_HTTP_HEADER = "X-Footfall-Org"

@@ -5,9 +5,9 @@ Layers: ``journeys`` / ``behavior`` / ``conversion`` (plain domain), ``store`` (
 ``rest_shapes`` (the seed's REST bodies), ``runtime.start_customers`` (wiring).
 """
 
-from services.customers.behavior import DEFAULT_RULES, BehaviorRule, BehaviorRules
-from services.customers.conversion import NO_PURCHASE, PENDING, PURCHASED, POSTransaction
-from services.customers.journeys import (
+from footfall.services.customers.behavior import DEFAULT_RULES, BehaviorRule, BehaviorRules
+from footfall.services.customers.conversion import NO_PURCHASE, PENDING, PURCHASED, POSTransaction
+from footfall.services.customers.journeys import (
     CustomerEntry,
     CustomerJourney,
     JourneyBuilder,

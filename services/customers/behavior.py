@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from services.core.errors import InvalidArgument
+from footfall.services.core.errors import InvalidArgument
 
 
 class JourneyFacts(Protocol):

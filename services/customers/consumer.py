@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from footfall.v1 import events_pb2
 
-from services.core.events import EventBus, ReceivedEvent, unpack
-from services.customers.service import CONSUMER, Customers, VisionEvent
+from footfall.services.core.events import EventBus, ReceivedEvent, unpack
+from footfall.services.customers.service import CONSUMER, Customers, VisionEvent
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.core.errors import InvalidArgument
+from footfall.services.core.errors import InvalidArgument
 
 PURCHASED = "Purchased"
 NO_PURCHASE = "No Purchase"

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from footfall.v1 import common_pb2, customers_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.core.errors import InvalidArgument
-from services.customers.conversion import NO_PURCHASE, PENDING, PURCHASED, POSTransaction
-from services.customers.models import (
+from footfall.services.core.errors import InvalidArgument
+from footfall.services.customers.conversion import NO_PURCHASE, PENDING, PURCHASED, POSTransaction
+from footfall.services.customers.models import (
     JourneyFilter,
     JourneyRecord,
     JourneyStats,

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, TextIO
 
-from services.core.errors import InvalidArgument
-from services.customers.models import JourneyRecord
+from footfall.services.core.errors import InvalidArgument
+from footfall.services.customers.models import JourneyRecord
 
 SEED_COLUMNS = ("id", "customer_id", "entry_time", "exit_time", "duration", "zones", "behavior", "conversion",
                 "created_at")

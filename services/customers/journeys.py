@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from services.customers.behavior import BehaviorRules, resolve_rules
-from services.customers.conversion import NO_PURCHASE, PENDING, PURCHASED, ConversionBook, Presence
+from footfall.services.customers.behavior import BehaviorRules, resolve_rules
+from footfall.services.customers.conversion import NO_PURCHASE, PENDING, PURCHASED, ConversionBook, Presence
 
 Point = tuple[float, float]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from services.customers.journeys import CustomerJourney, ZoneStay
+from footfall.services.customers.journeys import CustomerJourney, ZoneStay
 
 JourneyState = Literal["active", "completed"]
 DeliveryState = Literal["pending", "delivered", "failed"]

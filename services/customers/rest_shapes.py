@@ -29,9 +29,9 @@ from typing import Any
 
 from footfall.v1 import customers_pb2
 
-from services.customers.exports import created_at_text
-from services.customers.models import JourneyRecord
-from services.customers.service import Customers
+from footfall.services.customers.exports import created_at_text
+from footfall.services.customers.models import JourneyRecord
+from footfall.services.customers.service import Customers
 
 CUSTOMERS_PATH = "/api/customers"
 STATS_PATH = "/api/stats"
@@ -100,7 +100,7 @@ async def get_stats(customers: Customers, org: str) -> dict[str, int]:
 
 async def fetch_customers(stub: Any, org: str) -> dict[str, list[Row]]:
     """``GET /api/customers`` over gRPC (``stub``: a ``CustomersServiceStub`` on an aio channel)."""
-    from services.core.grpc import metadata_for
+    from footfall.services.core.grpc import metadata_for
 
     response = await stub.ListJourneys(
         customers_pb2.ListJourneysRequest(page_size=CUSTOMERS_LIMIT), metadata=metadata_for(org)
@@ -110,7 +110,7 @@ async def fetch_customers(stub: Any, org: str) -> dict[str, list[Row]]:
 
 async def fetch_stats(stub: Any, org: str) -> dict[str, int]:
     """``GET /api/stats`` over gRPC."""
-    from services.core.grpc import metadata_for
+    from footfall.services.core.grpc import metadata_for
 
     response = await stub.GetJourneyStats(customers_pb2.GetJourneyStatsRequest(), metadata=metadata_for(org))
     return stats_from_proto(response)

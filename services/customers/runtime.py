@@ -8,14 +8,14 @@ from typing import Any
 
 from footfall.v1 import customers_pb2, customers_pb2_grpc
 
-from services.core.db import Database
-from services.core.events import EventBus
-from services.core.grpc import GrpcServer
-from services.customers.behavior import BehaviorRules
-from services.customers.consumer import JourneyConsumer
-from services.customers.service import Customers, CustomersConfig
-from services.customers.servicer import CustomersServicer
-from services.customers.webhooks import Dispatcher
+from footfall.services.core.db import Database
+from footfall.services.core.events import EventBus
+from footfall.services.core.grpc import GrpcServer
+from footfall.services.customers.behavior import BehaviorRules
+from footfall.services.customers.consumer import JourneyConsumer
+from footfall.services.customers.service import Customers, CustomersConfig
+from footfall.services.customers.servicer import CustomersServicer
+from footfall.services.customers.webhooks import Dispatcher
 
 log = logging.getLogger(__name__)
 

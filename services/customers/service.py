@@ -5,7 +5,7 @@ store: every method runs inside one tenant transaction, so a redelivered event, 
 half-way never double counts.
 
 Online journeys: the vision service's ``zone_entered``, ``zone_exited`` and ``track_ended`` events of one
-camera drive a :class:`~services.customers.journeys.JourneyBuilder` whose state is saved per camera
+camera drive a :class:`~footfall.services.customers.journeys.JourneyBuilder` whose state is saved per camera
 (``journey_builder_state``, locked per transaction). Its ``customer_entry`` / ``journey_complete`` events
 become journeys rows plus outbox rows (``customer_events``) in the same transaction; the dispatcher
 publishes those to NATS and fans them out to webhooks. A camera that goes quiet is advanced by wall-clock
@@ -27,12 +27,12 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from services.core.db import Database
-from services.core.errors import InvalidArgument, NotFound
-from services.core.idempotency import claim_events
-from services.customers import exports, store
-from services.customers.behavior import BehaviorRules, resolve_rules
-from services.customers.conversion import (
+from footfall.services.core.db import Database
+from footfall.services.core.errors import InvalidArgument, NotFound
+from footfall.services.core.idempotency import claim_events
+from footfall.services.customers import exports, store
+from footfall.services.customers.behavior import BehaviorRules, resolve_rules
+from footfall.services.customers.conversion import (
     DEFAULT_WINDOW_S,
     NO_PURCHASE,
     PURCHASED,
@@ -41,14 +41,14 @@ from services.customers.conversion import (
     match_journey,
     match_transaction,
 )
-from services.customers.journeys import (
+from footfall.services.customers.journeys import (
     CustomerEntry,
     JourneyBuilder,
     JourneyComplete,
     JourneyConfig,
     JourneyEvent,
 )
-from services.customers.models import (
+from footfall.services.customers.models import (
     CUSTOMER_ENTRY,
     JOURNEY_COMPLETE,
     WEBHOOK_EVENTS,
@@ -243,7 +243,7 @@ class Customers:
     async def _persist(self, conn: Any, org: str, produced: Sequence[JourneyEvent]) -> None:
         from footfall.v1 import customers_pb2
 
-        from services.customers import convert  # protobuf only where events leave the domain
+        from footfall.services.customers import convert  # protobuf only where events leave the domain
 
         for ev in produced:
             if isinstance(ev, CustomerEntry):

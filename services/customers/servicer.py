@@ -1,4 +1,4 @@
-"""gRPC adapter: footfall.v1.CustomersService -> :class:`services.customers.service.Customers`."""
+"""gRPC adapter: footfall.v1.CustomersService -> :class:`footfall.services.customers.service.Customers`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import grpc
 from footfall.v1 import customers_pb2, customers_pb2_grpc
 
-from services.core.errors import InvalidArgument
-from services.core.grpc import maps_domain_errors, org_of
-from services.customers import convert
-from services.customers.service import Customers
+from footfall.services.core.errors import InvalidArgument
+from footfall.services.core.grpc import maps_domain_errors, org_of
+from footfall.services.customers import convert
+from footfall.services.customers.service import Customers
 
 EXPORT_CHUNK = 64 * 1024
 _FORMATS = {customers_pb2.EXPORT_FORMAT_CSV: "csv", customers_pb2.EXPORT_FORMAT_XLSX: "xlsx",

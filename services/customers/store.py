@@ -14,9 +14,9 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from services.customers.conversion import PENDING, POSTransaction
-from services.customers.journeys import IN_PROGRESS, CustomerEntry, CustomerJourney, JourneyComplete, ZoneStay
-from services.customers.models import (
+from footfall.services.customers.conversion import PENDING, POSTransaction
+from footfall.services.customers.journeys import IN_PROGRESS, CustomerEntry, CustomerJourney, JourneyComplete, ZoneStay
+from footfall.services.customers.models import (
     JourneyFilter,
     JourneyRecord,
     JourneyStats,

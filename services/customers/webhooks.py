@@ -35,12 +35,12 @@ from typing import Any
 import httpx
 from footfall.v1 import customers_pb2
 
-from services.core.db import Database
-from services.core.events import EventBus, make_envelope
-from services.core.tasks import cancel_and_wait
-from services.customers import store
-from services.customers.models import CUSTOMER_ENTRY, JOURNEY_COMPLETE
-from services.customers.service import Customers, CustomersConfig, backoff_s
+from footfall.services.core.db import Database
+from footfall.services.core.events import EventBus, make_envelope
+from footfall.services.core.tasks import cancel_and_wait
+from footfall.services.customers import store
+from footfall.services.customers.models import CUSTOMER_ENTRY, JOURNEY_COMPLETE
+from footfall.services.customers.service import Customers, CustomersConfig, backoff_s
 
 log = logging.getLogger(__name__)
 

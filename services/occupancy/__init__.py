@@ -3,6 +3,6 @@
 Entry point for the app assembler: `start_occupancy(settings, db, bus, grpc_server) -> OccupancyRuntime`.
 """
 
-from services.occupancy.runtime import OccupancyRuntime, start_occupancy
+from footfall.services.occupancy.runtime import OccupancyRuntime, start_occupancy
 
 __all__ = ["OccupancyRuntime", "start_occupancy"]

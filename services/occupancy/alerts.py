@@ -19,9 +19,9 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from services.core.events import EventBus, make_envelope
-from services.occupancy import convert
-from services.occupancy.domain import Alert, LiveOccupancy
+from footfall.services.core.events import EventBus, make_envelope
+from footfall.services.occupancy import convert
+from footfall.services.occupancy.domain import Alert, LiveOccupancy
 
 log = logging.getLogger(__name__)
 

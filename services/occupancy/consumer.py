@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 
 from footfall.v1 import events_pb2
 
-from services.core.errors import FootfallError
-from services.core.events import EventBus, ReceivedEvent
-from services.core.tenancy import validate_org
-from services.occupancy import convert
-from services.occupancy.domain import Crossing
-from services.occupancy.pull import BatchPuller
-from services.occupancy.service import OccupancyService, SourceStatus
+from footfall.services.core.errors import FootfallError
+from footfall.services.core.events import EventBus, ReceivedEvent
+from footfall.services.core.tenancy import validate_org
+from footfall.services.occupancy import convert
+from footfall.services.occupancy.domain import Crossing
+from footfall.services.occupancy.pull import BatchPuller
+from footfall.services.occupancy.service import OccupancyService, SourceStatus
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from footfall.v1 import common_pb2, events_pb2, occupancy_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.core.timestamps import optional_timestamp
-from services.occupancy import domain as d
+from footfall.services.core.timestamps import optional_timestamp
+from footfall.services.occupancy import domain as d
 
 LINE_DIRECTION_TO_PB = {
     d.LineDirection.ENTRY: common_pb2.LINE_DIRECTION_ENTRY,

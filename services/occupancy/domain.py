@@ -6,7 +6,7 @@ Definitions (the API's field descriptions refer to these):
   ``in`` always means "into the area" and ``out`` "out of it" (draw every line so that ``in`` points
   inside); the direction filters: ``entry`` counts ``in`` crossings as entries and ignores ``out``;
   ``exit`` counts ``out`` crossings as exits and ignores ``in``; ``bidirectional`` counts both. This is
-  the vision service's convention too (`services.vision.lines`), so a line means the same everywhere.
+  the vision service's convention too (`footfall.services.vision.lines`), so a line means the same everywhere.
 * **current_occupancy** is entries minus exits applied one event at a time in arrival order, *clamped at
   0*: an exit while the occupancy is 0 still counts in ``total_exits`` (someone was seen leaving), keeps
   the occupancy at 0 and raises ``negative_count`` (an entry was missed or a calibration is due). A
@@ -41,7 +41,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.core.errors import InvalidArgument
+from footfall.services.core.errors import InvalidArgument
 
 SLOT = timedelta(minutes=5)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -31,8 +31,8 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from services.core.events import BatchHandler, EventBus, ReceivedEvent
-from services.core.tasks import cancel_and_wait
+from footfall.services.core.events import BatchHandler, EventBus, ReceivedEvent
+from footfall.services.core.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.occupancy.domain import (
+from footfall.services.occupancy.domain import (
     Level,
     RollupRow,
     build_rollups,
@@ -27,7 +27,7 @@ from services.occupancy.domain import (
     next_period,
     period_edges,
 )
-from services.occupancy.store import Conn, OccupancyStore
+from footfall.services.occupancy.store import Conn, OccupancyStore
 
 LEVELS = (Level.HOURLY, Level.DAILY, Level.MONTHLY)
 # At most this much history is materialized per level and refresh, so the camera's state row (and with it

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 from footfall.v1 import occupancy_pb2_grpc
 
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.events import EventBus
-from services.core.grpc import GrpcServer
-from services.occupancy.consumer import CrossingConsumer, SourceStatusConsumer
-from services.occupancy.scheduler import Scheduler
-from services.occupancy.service import OccupancyService
-from services.occupancy.servicer import SERVICE_NAME, OccupancyServicer
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.events import EventBus
+from footfall.services.core.grpc import GrpcServer
+from footfall.services.occupancy.consumer import CrossingConsumer, SourceStatusConsumer
+from footfall.services.occupancy.scheduler import Scheduler
+from footfall.services.occupancy.service import OccupancyService
+from footfall.services.occupancy.servicer import SERVICE_NAME, OccupancyServicer
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from services.core.tasks import cancel_and_wait
-from services.occupancy.service import OccupancyService
+from footfall.services.core.tasks import cancel_and_wait
+from footfall.services.occupancy.service import OccupancyService
 
 log = logging.getLogger(__name__)
 

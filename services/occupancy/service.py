@@ -18,14 +18,14 @@ from datetime import UTC, datetime, timedelta
 from footfall.v1 import occupancy_pb2
 from prometheus_client import Counter as MetricCounter
 
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.errors import InvalidArgument, NotFound, Unavailable
-from services.core.events import EventBus
-from services.core.idempotency import claim_events
-from services.occupancy import convert, rollups
-from services.occupancy.alerts import ALERT_RAISED, SERVICE, UPDATED, Notifier
-from services.occupancy.domain import (
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.errors import InvalidArgument, NotFound, Unavailable
+from footfall.services.core.events import EventBus
+from footfall.services.core.idempotency import claim_events
+from footfall.services.occupancy import convert, rollups
+from footfall.services.occupancy.alerts import ALERT_RAISED, SERVICE, UPDATED, Notifier
+from footfall.services.occupancy.domain import (
     SLOT,
     Alert,
     AlertRules,
@@ -59,7 +59,7 @@ from services.occupancy.domain import (
     validate_new_line,
     zone,
 )
-from services.occupancy.store import OccupancyStore
+from footfall.services.occupancy.store import OccupancyStore
 
 log = logging.getLogger(__name__)
 

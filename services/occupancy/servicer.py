@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 import grpc
 from footfall.v1 import common_pb2, occupancy_pb2, occupancy_pb2_grpc
 
-from services.core.grpc import maps_domain_errors, org_of
-from services.occupancy import convert
-from services.occupancy.domain import Alert, CameraPatch, Level, LinePatch, NewCamera, NewLine
-from services.occupancy.service import OccupancyService
+from footfall.services.core.grpc import maps_domain_errors, org_of
+from footfall.services.occupancy import convert
+from footfall.services.occupancy.domain import Alert, CameraPatch, Level, LinePatch, NewCamera, NewLine
+from footfall.services.occupancy.service import OccupancyService
 
 SERVICE_NAME = "footfall.v1.OccupancyService"
 

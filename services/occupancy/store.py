@@ -13,8 +13,8 @@ from typing import Any
 
 import psycopg
 
-from services.core.errors import AlreadyExists
-from services.occupancy.domain import (
+from footfall.services.core.errors import AlreadyExists
+from footfall.services.occupancy.domain import (
     Alert,
     AlertType,
     Bucket,

@@ -20,10 +20,10 @@ import json
 import sys
 from typing import TextIO
 
-from services.vision.detection import DetectorSettings
-from services.vision.offline import VideoSummary, process_video
-from services.vision.sources import SourceError
-from services.vision.specs import SpecError, load_zones_file, parse_line_spec
+from footfall.services.vision.detection import DetectorSettings
+from footfall.services.vision.offline import VideoSummary, process_video
+from footfall.services.vision.sources import SourceError
+from footfall.services.vision.specs import SpecError, load_zones_file, parse_line_spec
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m services.vision.cli_process``)."""
+    """Stand-alone entry point (``python -m footfall.services.vision.cli_process``)."""
     parser = argparse.ArgumentParser(
         prog="footfall process", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

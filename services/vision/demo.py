@@ -28,8 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from services.core.errors import FootfallError
-from services.vision.service import StreamRequest, VisionService, make_line
+from footfall.services.core.errors import FootfallError
+from footfall.services.vision.service import StreamRequest, VisionService, make_line
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class DemoFeed:
             log.exception("demo camera not started")
 
     def _scaled_line(self, video: Path) -> Any:
-        from services.vision.sources import VideoFileSource
+        from footfall.services.vision.sources import VideoFileSource
 
         source = VideoFileSource(video)
         width, height = source.frame_size
@@ -181,7 +181,7 @@ class DemoFeed:
         import grpc
 
         from footfall.v1 import common_pb2, occupancy_pb2, occupancy_pb2_grpc
-        from services.core.grpc import metadata_for
+        from footfall.services.core.grpc import metadata_for
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from services.vision.sources import Frame
+from footfall.services.vision.sources import Frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,7 @@ def load_detector(settings: DetectorSettings | None = None, frame_size: tuple[in
     Without an explicit ``input_size`` the input is sized for ``frame_size`` (see
     :func:`input_size_for`), or the model's default when the frame size is unknown.
     """
-    from inference import load_person_detector
+    from footfall.inference import load_person_detector
 
     s = settings or DetectorSettings()
     size = s.input_size

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.vision.lines import CrossingDirection, LineCounter, LineZone
+from footfall.services.vision.lines import CrossingDirection, LineCounter, LineZone
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +135,7 @@ def read_crossings_csv(path: str) -> list[CrossingRecord]:
     """Read a ``frame,track_id,direction`` csv whose direction is ``L2R``/``R2L`` or ``in``/``out``.
 
     ``L2R`` (left to right) is ``in`` for a vertical line drawn top to bottom, see
-    :mod:`services.vision.lines`.
+    :mod:`footfall.services.vision.lines`.
     """
     mapping: dict[str, CrossingDirection] = {"L2R": "in", "R2L": "out", "in": "in", "out": "out"}
     out: list[CrossingRecord] = []
@@ -180,7 +180,7 @@ def mot_scores(
     """
     import motmetrics as mm
 
-    from services.vision.geometry import points_in_polygon
+    from footfall.services.vision.geometry import points_in_polygon
 
     acc = mm.MOTAccumulator(auto_id=False)
     frames = np.union1d(np.unique(gt[:, 0]), np.unique(hyp[:, 0]) if len(hyp) else [])
@@ -243,7 +243,7 @@ def _iou_distance(gt_xywh: np.ndarray, hyp_xywh: np.ndarray, max_distance: float
 
 
 def records_from_events(events: Iterable[object], frame_offset: int = 1) -> list[CrossingRecord]:
-    """Turn :class:`~services.vision.lines.LineCrossing` events (0-based frames) into records."""
+    """Turn :class:`~footfall.services.vision.lines.LineCrossing` events (0-based frames) into records."""
     return [
         CrossingRecord(int(e.frame_index) + frame_offset, int(e.track_id), e.direction)  # type: ignore[attr-defined]
         for e in events

@@ -48,8 +48,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
 
-from services.vision.geometry import Anchor, Point, anchor_point
-from services.vision.track import Track
+from footfall.services.vision.geometry import Anchor, Point, anchor_point
+from footfall.services.vision.track import Track
 
 CrossingDirection = Literal["in", "out"]
 

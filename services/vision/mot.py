@@ -16,7 +16,7 @@ from typing import Self, TextIO
 
 import numpy as np
 
-from services.vision.track import Track
+from footfall.services.vision.track import Track
 
 MOT_COLUMNS = ("frame", "id", "x", "y", "w", "h", "conf")
 

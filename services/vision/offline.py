@@ -1,6 +1,6 @@
 """Process a recorded video end to end: counts, occupancy, journeys and an optional MOT track file.
 
-This is what ``footfall process VIDEO`` runs (see :mod:`services.vision.cli_process`).
+This is what ``footfall process VIDEO`` runs (see :mod:`footfall.services.vision.cli_process`).
 
 Summary fields (:class:`VideoSummary`):
 
@@ -8,7 +8,7 @@ Summary fields (:class:`VideoSummary`):
   processed per second of wall-clock time (throughput). ``video_seconds``/``video_fps`` are the
   video's own duration and frame rate.
 * ``lines``: ``{name: {"in": n, "out": n}}`` counted crossings per line (see
-  :mod:`services.vision.lines` for which way is ``in``).
+  :mod:`footfall.services.vision.lines` for which way is ``in``).
 * ``zones``: per zone, completed ``visits`` (exits), ``mean_dwell_seconds`` of those visits and
   the ``peak_occupancy`` (most people inside at once).
 * ``peak_occupancy``: the most people tracked in view at once (tracks reported at a frame,
@@ -26,13 +26,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from services.vision.detection import DetectorSettings, detect_stream, load_detector
-from services.vision.lines import LineCrossing, LineZone
-from services.vision.mot import MotWriter
-from services.vision.pipeline import CameraAnalytics, CameraConfig, FrameResult
-from services.vision.sources import VideoFileSource
-from services.vision.tracking import TrackerConfig
-from services.vision.zones import PolygonZone, ZoneEvent
+from footfall.services.vision.detection import DetectorSettings, detect_stream, load_detector
+from footfall.services.vision.lines import LineCrossing, LineZone
+from footfall.services.vision.mot import MotWriter
+from footfall.services.vision.pipeline import CameraAnalytics, CameraConfig, FrameResult
+from footfall.services.vision.sources import VideoFileSource
+from footfall.services.vision.tracking import TrackerConfig
+from footfall.services.vision.zones import PolygonZone, ZoneEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,7 @@ def process_video(
 
     Args:
         path: Video file. A missing or unreadable file raises
-            :class:`~services.vision.sources.SourceError`.
+            :class:`~footfall.services.vision.sources.SourceError`.
         lines / zones: Counting lines and polygon zones, in the video's pixel coordinates.
         progress: Show a tqdm progress bar on stderr.
         tracks_out: Write the tracks in MOT format (``frame,id,x,y,w,h,conf,-1,-1,-1``, 1-based
@@ -112,7 +112,7 @@ def process_video(
         detector: A ready ``inference`` detector; by default one is loaded from
             ``detector_settings``.
         tracker: Tracker settings; by default :func:`default_tracker_config` at the video's fps.
-        on_frame: Called with every :class:`~services.vision.pipeline.FrameResult`.
+        on_frame: Called with every :class:`~footfall.services.vision.pipeline.FrameResult`.
     """
     source = VideoFileSource(path)
     settings = detector_settings or DetectorSettings()

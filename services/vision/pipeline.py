@@ -19,17 +19,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from services.vision.lines import LineCounter, LineCrossing, LineZone
-from services.vision.sources import Frame
-from services.vision.track import Track, TrackEnd
-from services.vision.tracking import PersonTracker, TrackerConfig
-from services.vision.zones import PolygonZone, ZoneCounter, ZoneEvent
+from footfall.services.vision.lines import LineCounter, LineCrossing, LineZone
+from footfall.services.vision.sources import Frame
+from footfall.services.vision.track import Track, TrackEnd
+from footfall.services.vision.tracking import PersonTracker, TrackerConfig
+from footfall.services.vision.zones import PolygonZone, ZoneCounter, ZoneEvent
 
 DEFAULT_CAMERA = "default"
 
 
 class DetectionsLike(Protocol):
-    """What the pipeline needs of ``inference.detections.Detections``."""
+    """What the pipeline needs of ``footfall.inference.detections.Detections``."""
 
     xyxy: np.ndarray
     confidence: np.ndarray
@@ -210,7 +210,7 @@ class VisionPipeline:
     ) -> FrameResult:
         """Detect, track and count on one frame of one camera.
 
-        ``frame`` is a BGR image or a :class:`~services.vision.sources.Frame`. Without
+        ``frame`` is a BGR image or a :class:`~footfall.services.vision.sources.Frame`. Without
         ``frame_index``/``timestamp`` the frame's own (for a ``Frame``) or the next index and
         the wall clock are used.
         """

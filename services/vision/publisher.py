@@ -34,12 +34,12 @@ from datetime import UTC, datetime
 from footfall.v1 import common_pb2, events_pb2
 from google.protobuf.message import Message
 
-from services.core.events import EventBus, make_envelope
-from services.core.tasks import cancel_and_wait
-from services.core.timestamps import to_timestamp
-from services.vision.lines import LineCrossing
-from services.vision.track import TrackEnd
-from services.vision.zones import ZoneEvent
+from footfall.services.core.events import EventBus, make_envelope
+from footfall.services.core.tasks import cancel_and_wait
+from footfall.services.core.timestamps import to_timestamp
+from footfall.services.vision.lines import LineCrossing
+from footfall.services.vision.track import TrackEnd
+from footfall.services.vision.zones import ZoneEvent
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import cv2
 import numpy as np
 
-from services.vision.lines import LineZone
-from services.vision.track import Track
-from services.vision.zones import PolygonZone
+from footfall.services.vision.lines import LineZone
+from footfall.services.vision.track import Track
+from footfall.services.vision.zones import PolygonZone
 
 # BGR colours
 _OBSERVED = (60, 200, 60)

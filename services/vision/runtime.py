@@ -6,13 +6,13 @@ import logging
 from dataclasses import dataclass
 
 from footfall.v1 import vision_pb2_grpc
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.events import EventBus
-from services.core.grpc import GrpcServer
-from services.vision.demo import DemoFeed
-from services.vision.service import OccupancyLines, VisionService, detector_loader
-from services.vision.servicer import SERVICE_NAME, VisionServicer
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.events import EventBus
+from footfall.services.core.grpc import GrpcServer
+from footfall.services.vision.demo import DemoFeed
+from footfall.services.vision.service import OccupancyLines, VisionService, detector_loader
+from footfall.services.vision.servicer import SERVICE_NAME, VisionServicer
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """The vision service's domain facade (no transport): camera streams, pushed frames, tracks, live view.
 
 One :class:`VisionService` serves every organisation. It owns one person detector, shared by every
-camera through :class:`~services.vision.workers.AnalysisEngine` (frames of different cameras are detected
-in one batched call), and one :class:`~services.vision.publisher.EventPublisher`.
+camera through :class:`~footfall.services.vision.workers.AnalysisEngine` (frames of different cameras are detected
+in one batched call), and one :class:`~footfall.services.vision.publisher.EventPublisher`.
 
 * A **stream** (:meth:`VisionService.start_stream`) reads a video file, a stream URL or a local camera in
   its own thread and analyses it until stopped; a live source that drops is retried with back-off, and
@@ -34,14 +34,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from services.core.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
-from services.core.events import EventBus
-from services.vision import publisher as pub
-from services.vision.lines import LineDirection, LineZone
-from services.vision.sources import STREAM_SCHEMES, Frame, FrameSource, SourceError, VideoFileSource
-from services.vision.track import Track
-from services.vision.tracking import TrackerConfig
-from services.vision.workers import (
+from footfall.services.core.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
+from footfall.services.core.events import EventBus
+from footfall.services.vision import publisher as pub
+from footfall.services.vision.lines import LineDirection, LineZone
+from footfall.services.vision.sources import STREAM_SCHEMES, Frame, FrameSource, SourceError, VideoFileSource
+from footfall.services.vision.track import Track
+from footfall.services.vision.tracking import TrackerConfig
+from footfall.services.vision.workers import (
     AnalysisEngine,
     CameraLine,
     CameraSession,
@@ -53,7 +53,7 @@ from services.vision.workers import (
     TrackUpdate,
     open_stream_source,
 )
-from services.vision.zones import PolygonZone
+from footfall.services.vision.zones import PolygonZone
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +271,7 @@ class OccupancyLines:
 
     async def find_camera(self, org: str, camera_id: str) -> Any | None:
         from footfall.v1 import occupancy_pb2
-        from services.core.grpc import metadata_for
+        from footfall.services.core.grpc import metadata_for
 
         stub = self._stub()
         token = ""
@@ -289,7 +289,7 @@ class OccupancyLines:
 
     async def __call__(self, org: str, camera_id: str) -> LineSet:
         from footfall.v1 import common_pb2, occupancy_pb2
-        from services.core.grpc import metadata_for
+        from footfall.services.core.grpc import metadata_for
 
         try:
             camera = await self.find_camera(org, camera_id)
@@ -348,10 +348,10 @@ class OccupancyLines:
 
 
 def detector_loader(settings: Any) -> Callable[[], Any]:
-    """Loads the configured person detector (`inference.load_person_detector`); call it in a thread."""
+    """Loads the configured person detector (`footfall.inference.load_person_detector`); call it in a thread."""
 
     def load() -> Any:
-        from inference import load_person_detector
+        from footfall.inference import load_person_detector
 
         kwargs: dict[str, Any] = {
             "backend": settings.inference_backend, "model": settings.detector_model, "triton_url": settings.triton_url,

@@ -8,19 +8,19 @@ from datetime import UTC
 import grpc
 from footfall.v1 import common_pb2, events_pb2, vision_pb2, vision_pb2_grpc
 
-from services.core.grpc import maps_domain_errors, org_of
-from services.core.timestamps import optional_timestamp
-from services.vision import publisher as pub
-from services.vision.lines import LineDirection
-from services.vision.service import (
+from footfall.services.core.grpc import maps_domain_errors, org_of
+from footfall.services.core.timestamps import optional_timestamp
+from footfall.services.vision import publisher as pub
+from footfall.services.vision.lines import LineDirection
+from footfall.services.vision.service import (
     DetectionResult,
     StreamRequest,
     VisionService,
     make_line,
     make_zone,
 )
-from services.vision.track import Track
-from services.vision.workers import CameraSession, StreamState, TrackUpdate
+from footfall.services.vision.track import Track
+from footfall.services.vision.workers import CameraSession, StreamState, TrackUpdate
 
 SERVICE_NAME = vision_pb2.DESCRIPTOR.services_by_name["VisionService"].full_name
 

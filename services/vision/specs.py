@@ -2,7 +2,7 @@
 
 Line spec: ``NAME:X1,Y1,X2,Y2[:DIRECTION]``, e.g. ``door:240,0,240,360`` or
 ``exit-gate:0,300,480,300:exit``. Coordinates are pixels of the source frame; DIRECTION is
-``entry``, ``exit`` or ``bidirectional`` (default). See :mod:`services.vision.lines` for which
+``entry``, ``exit`` or ``bidirectional`` (default). See :mod:`footfall.services.vision.lines` for which
 way is ``in``.
 
 Zones file: a JSON list of ``{"name": str, "points": [[x, y], ...]}`` (at least 3 points), with
@@ -18,9 +18,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from services.vision.geometry import Anchor
-from services.vision.lines import LineDirection, LineZone
-from services.vision.zones import PolygonZone
+from footfall.services.vision.geometry import Anchor
+from footfall.services.vision.lines import LineDirection, LineZone
+from footfall.services.vision.zones import PolygonZone
 
 
 class SpecError(ValueError):

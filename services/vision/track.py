@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.vision.geometry import Box, Point
+from footfall.services.vision.geometry import Box, Point
 
 
 @dataclass(frozen=True, slots=True)

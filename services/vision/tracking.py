@@ -17,7 +17,7 @@ This wrapper adds what counting and journeys need on top:
   library track; when they could have walked from where they were lost to where the new track
   appeared, the new track keeps the old id (see :meth:`PersonTracker._stitch`). People last
   seen at the image border left the view and are never continued;
-* :class:`~services.vision.track.TrackEnd` events when a track is not matched for
+* :class:`~footfall.services.vision.track.TrackEnd` events when a track is not matched for
   ``lost_seconds`` or when the stream ends (:meth:`PersonTracker.finish`);
 * the box reported for an observed track is the Kalman-filtered one (``smooth_boxes``), and
   boxes are clipped to the frame;
@@ -36,11 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from services.vision.geometry import Anchor, anchor_point
-from services.vision.track import PathPoint, Track, TrackEnd
+from footfall.services.vision.geometry import Anchor, anchor_point
+from footfall.services.vision.track import PathPoint, Track, TrackEnd
 
 
-class _Detections:  # structural stand-in for inference.detections.Detections
+class _Detections:  # structural stand-in for footfall.inference.detections.Detections
     xyxy: np.ndarray
     confidence: np.ndarray
 

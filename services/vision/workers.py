@@ -1,9 +1,9 @@
 """Camera workers: read frames in threads, analyse them in batches on one shared detector, publish events.
 
-* :class:`FrameReader` decodes a :class:`~services.vision.sources.FrameSource` in its own thread. Files are
+* :class:`FrameReader` decodes a :class:`~footfall.services.vision.sources.FrameSource` in its own thread. Files are
   read frame by frame with back-pressure (every frame is analysed unless a frame-rate limit skips it);
   live sources keep only the newest frame, so a slow analysis never builds up latency.
-* :class:`AnalysisEngine` owns the one detector and one :class:`~services.vision.pipeline.VisionPipeline`
+* :class:`AnalysisEngine` owns the one detector and one :class:`~footfall.services.vision.pipeline.VisionPipeline`
   for every camera. Frames submitted by all cameras are detected together with
   :meth:`VisionPipeline.process_batch` (one frame per camera per batch) on a single analysis thread,
   which also serialises every change to the pipeline's cameras.
@@ -30,14 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from services.core.errors import Unavailable
-from services.vision import publisher as pub
-from services.vision.lines import LineZone
-from services.vision.pipeline import CameraConfig, FrameResult, VisionPipeline
-from services.vision.sources import Frame, FrameSource, LiveSource, SourceError, SourceStatus, VideoFileSource
-from services.vision.track import Track
-from services.vision.tracking import TrackerConfig
-from services.vision.zones import PolygonZone
+from footfall.services.core.errors import Unavailable
+from footfall.services.vision import publisher as pub
+from footfall.services.vision.lines import LineZone
+from footfall.services.vision.pipeline import CameraConfig, FrameResult, VisionPipeline
+from footfall.services.vision.sources import Frame, FrameSource, LiveSource, SourceError, SourceStatus, VideoFileSource
+from footfall.services.vision.track import Track
+from footfall.services.vision.tracking import TrackerConfig
+from footfall.services.vision.zones import PolygonZone
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ class BatchStats:
 @dataclass(frozen=True)
 class Analysis:
     result: FrameResult
-    detections: Any  # inference.detections.Detections of this frame
+    detections: Any  # footfall.inference.detections.Detections of this frame
     line_counts: dict[str, dict[str, int]]
     zone_occupancy: dict[str, int]
 
@@ -600,7 +600,7 @@ class CameraSession:
 
     def render_jpeg(self, snapshot: Snapshot, quality: int) -> bytes:
         """In a thread: the snapshot drawn and JPEG-encoded (cached per snapshot version and quality)."""
-        from services.vision.render import encode_jpeg, render_overlay
+        from footfall.services.vision.render import encode_jpeg, render_overlay
 
         cached = self._jpeg_cache
         if cached is not None and cached[0] == snapshot.version and cached[1] == quality:

@@ -17,8 +17,8 @@ from typing import Literal
 
 import numpy as np
 
-from services.vision.geometry import Anchor, Point, anchor_point, points_in_polygon
-from services.vision.track import Track, TrackEnd
+from footfall.services.vision.geometry import Anchor, Point, anchor_point, points_in_polygon
+from footfall.services.vision.track import Track, TrackEnd
 
 ZoneEventKind = Literal["enter", "exit"]
 ExitReason = Literal["left", "track_ended"]

@@ -8,11 +8,11 @@ import psycopg
 import pytest
 
 from footfall.v1 import common_pb2, events_pb2
-from services.core.db import Database
-from services.core.errors import InvalidArgument
-from services.core.events import EventBus, make_envelope, unpack
-from services.core.idempotency import claim_events
-from services.core.migrations import apply_migrations
+from footfall.services.core.db import Database
+from footfall.services.core.errors import InvalidArgument
+from footfall.services.core.events import EventBus, make_envelope, unpack
+from footfall.services.core.idempotency import claim_events
+from footfall.services.core.migrations import apply_migrations
 from tests.conftest import unique_org
 
 

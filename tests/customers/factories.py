@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from services.customers.service import VisionEvent
+from footfall.services.customers.service import VisionEvent
 
 
 def visit_events(

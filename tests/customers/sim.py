@@ -10,9 +10,9 @@ import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from services.vision.pipeline import FrameResult
-from services.vision.track import PathPoint, Track, TrackEnd
-from services.vision.zones import PolygonZone, ZoneCounter
+from footfall.services.vision.pipeline import FrameResult
+from footfall.services.vision.track import PathPoint, Track, TrackEnd
+from footfall.services.vision.zones import PolygonZone, ZoneCounter
 
 
 def rect(name: str, x1: float, y1: float, x2: float, y2: float, **kw: object) -> PolygonZone:

@@ -21,7 +21,7 @@ from customer_tracking_engine import (
     process_single_video,
 )
 
-from services.customers import exports
+from footfall.services.customers import exports
 
 START = 1_750_000_000.0
 # Zones over the 480x360 frame (foot points): the far walkway at the back, then left/centre/right thirds.

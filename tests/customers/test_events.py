@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import pytest
 from footfall.v1 import customers_pb2, events_pb2
 
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.events import EventBus, make_envelope, unpack
-from services.customers.journeys import JourneyConfig
-from services.customers.runtime import start_customers
-from services.customers.service import CustomersConfig
-from services.vision.publisher import EventContext, track_end_event, zone_event
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.events import EventBus, make_envelope, unpack
+from footfall.services.customers.journeys import JourneyConfig
+from footfall.services.customers.runtime import start_customers
+from footfall.services.customers.service import CustomersConfig
+from footfall.services.vision.publisher import EventContext, track_end_event, zone_event
 from tests.conftest import unique_org
 from tests.customers.sim import Person, rect, simulate
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.core.errors import InvalidArgument
-from services.customers import exports, rest_shapes
-from services.customers.journeys import CustomerJourney, ZoneStay
-from services.customers.models import JourneyRecord
+from footfall.services.core.errors import InvalidArgument
+from footfall.services.customers import exports, rest_shapes
+from footfall.services.customers.journeys import CustomerJourney, ZoneStay
+from footfall.services.customers.models import JourneyRecord
 
 CREATED = datetime(2025, 3, 1, 12, 30, 15, 250000, tzinfo=UTC)
 

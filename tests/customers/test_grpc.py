@@ -11,12 +11,12 @@ import pytest
 from footfall.v1 import customers_pb2, customers_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.grpc import GrpcServer, metadata_for
-from services.customers import exports, rest_shapes
-from services.customers.runtime import CustomersRuntime, start_customers
-from services.customers.service import CustomersConfig
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.grpc import GrpcServer, metadata_for
+from footfall.services.customers import exports, rest_shapes
+from footfall.services.customers.runtime import CustomersRuntime, start_customers
+from footfall.services.customers.service import CustomersConfig
 from tests.conftest import unique_org
 from tests.customers.factories import tick, visit_events
 

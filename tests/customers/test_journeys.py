@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from services.core.errors import InvalidArgument
-from services.customers.behavior import DEFAULT_RULES, BehaviorRule, BehaviorRules
-from services.customers.conversion import (
+from footfall.services.core.errors import InvalidArgument
+from footfall.services.customers.behavior import DEFAULT_RULES, BehaviorRule, BehaviorRules
+from footfall.services.customers.conversion import (
     NO_PURCHASE,
     PURCHASED,
     ConversionBook,
@@ -16,7 +16,7 @@ from services.customers.conversion import (
     Presence,
     match_transaction,
 )
-from services.customers.journeys import (
+from footfall.services.customers.journeys import (
     CustomerEntry,
     CustomerJourney,
     JourneyBuilder,

@@ -8,12 +8,12 @@ import time
 import psycopg
 import pytest
 
-from services.core.db import Database
-from services.core.errors import InvalidArgument, NotFound
-from services.customers.conversion import POSTransaction
-from services.customers.journeys import CustomerEntry, JourneyComplete, JourneyConfig
-from services.customers.models import JourneyFilter
-from services.customers.service import Customers, CustomersConfig
+from footfall.services.core.db import Database
+from footfall.services.core.errors import InvalidArgument, NotFound
+from footfall.services.customers.conversion import POSTransaction
+from footfall.services.customers.journeys import CustomerEntry, JourneyComplete, JourneyConfig
+from footfall.services.customers.models import JourneyFilter
+from footfall.services.customers.service import Customers, CustomersConfig
 from tests.conftest import unique_org
 from tests.customers.factories import tick, visit_events
 

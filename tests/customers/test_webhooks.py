@@ -13,11 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from services.core.db import Database
-from services.core.embedded import free_port
-from services.core.errors import InvalidArgument, NotFound
-from services.customers.service import Customers, CustomersConfig
-from services.customers.webhooks import (
+from footfall.services.core.db import Database
+from footfall.services.core.embedded import free_port
+from footfall.services.core.errors import InvalidArgument, NotFound
+from footfall.services.customers.service import Customers, CustomersConfig
+from footfall.services.customers.webhooks import (
     EVENT_HEADER,
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,

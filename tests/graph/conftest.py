@@ -21,12 +21,12 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from graph.app import create_app
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.embedded import free_port
-from services.core.events import EventBus
-from services.core.grpc import GrpcServer
+from footfall.graph.app import create_app
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.embedded import free_port
+from footfall.services.core.events import EventBus
+from footfall.services.core.grpc import GrpcServer
 from tests.conftest import unique_org
 from tests.graphql_client import gql, gql_data  # noqa: F401  (re-exported to the tests)
 
@@ -76,7 +76,7 @@ def graph_settings(
 async def occupancy_stack(
     graph_settings: Settings, database: Database, graph_bus: EventBus
 ) -> AsyncIterator[Stack]:
-    from services.occupancy.runtime import start_occupancy
+    from footfall.services.occupancy.runtime import start_occupancy
 
     server = GrpcServer("127.0.0.1", 0)
     runtime = await start_occupancy(graph_settings, database, graph_bus, server)

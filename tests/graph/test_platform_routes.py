@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from graph.app import create_app
-from graph.rest.routing import RestCall, RestRouter
-from services.core.config import Settings
-from services.core.embedded import free_port
+from footfall.graph.app import create_app
+from footfall.graph.rest.routing import RestCall, RestRouter
+from footfall.services.core.config import Settings
+from footfall.services.core.embedded import free_port
 from tests.graph.conftest import make_camera
 
 

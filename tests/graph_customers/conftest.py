@@ -1,5 +1,5 @@
 """The gateway's customers adapters against the real stack: PostgreSQL (tests/conftest.py), the customers
-service on a gRPC server on a free port, and the app (with `graph.rest.customers.routes` and the `CUSTOMERS`
+service on a gRPC server on a free port, and the app (with `footfall.graph.rest.customers.routes` and the `CUSTOMERS`
 schema module) over `httpx.ASGITransport`.
 
 Journeys are recorded through the service's own domain API (`Customers.apply_vision_events`, the vision events
@@ -17,15 +17,15 @@ import pytest
 from footfall.v1 import customers_pb2_grpc
 from starlette.applications import Starlette
 
-from graph.app import create_app
-from graph.rest.customers import routes
-from graph.schema import DEFAULT_MODULES, build_schema
-from graph.schema.customers import CUSTOMERS
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.grpc import GrpcServer
-from services.customers.runtime import CustomersRuntime, start_customers
-from services.customers.service import CustomersConfig
+from footfall.graph.app import create_app
+from footfall.graph.rest.customers import routes
+from footfall.graph.schema import DEFAULT_MODULES, build_schema
+from footfall.graph.schema.customers import CUSTOMERS
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.grpc import GrpcServer
+from footfall.services.customers.runtime import CustomersRuntime, start_customers
+from footfall.services.customers.service import CustomersConfig
 from tests.conftest import unique_org
 from tests.customers.factories import tick, visit_events
 from tests.graphql_client import gql, gql_data  # noqa: F401  (re-exported to the tests)

@@ -1,4 +1,4 @@
-"""GraphQL of the customers gateway (`graph.schema.customers`) over the real service."""
+"""GraphQL of the customers gateway (`footfall.graph.schema.customers`) over the real service."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from graph.schema import DEFAULT_MODULES, build_schema
-from graph.schema.customers import CUSTOMERS
-from graph.schema.vision import VISION
+from footfall.graph.schema import DEFAULT_MODULES, build_schema
+from footfall.graph.schema.customers import CUSTOMERS
+from footfall.graph.schema.vision import VISION
 from tests.conftest import unique_org
 from tests.graph_customers.conftest import T0, VISITS, Stack, gql, gql_data, http_client
 

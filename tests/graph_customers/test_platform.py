@@ -1,4 +1,4 @@
-"""`services.runtime.Platform` mounts the customers REST routes and GraphQL module on its gateway."""
+"""`footfall.deploy.platform.Platform` mounts the customers REST routes and GraphQL module on its gateway."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import contextlib
 import uuid
 from pathlib import Path
 
-from services.core.config import Settings
-from services.runtime import Platform
+from footfall.services.core.config import Settings
+from footfall.deploy.platform import Platform
 from tests.conftest import unique_org
 from tests.customers.factories import tick, visit_events
 from tests.graph_customers.conftest import T0, gql_data, http_client

@@ -1,4 +1,4 @@
-"""REST routes of the customers gateway (`graph.rest.customers`) over the real service."""
+"""REST routes of the customers gateway (`footfall.graph.rest.customers`) over the real service."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import httpx
 import openpyxl
 import pytest
 
-from graph.app import create_app
-from graph.rest.customers import routes
-from services.core.embedded import free_port
-from services.customers import rest_shapes
+from footfall.graph.app import create_app
+from footfall.graph.rest.customers import routes
+from footfall.services.core.embedded import free_port
+from footfall.services.customers import rest_shapes
 from tests.conftest import unique_org
 from tests.graph_customers.conftest import T0, VISITS, Stack, http_client, seed_journeys
 

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from inference import PersonDetector, load_person_detector
+from footfall.inference import PersonDetector, load_person_detector
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PETS_VIDEO = "video/pets2009_s2l1_480x360.avi"

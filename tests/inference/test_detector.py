@@ -8,16 +8,16 @@ import cv2
 import numpy as np
 import pytest
 
-from inference import (
+from footfall.inference import (
     Detections,
     ModelLoadError,
     PersonDetector,
     load_person_detector,
     resolve_model,
 )
-from inference.backends.onnx import OnnxRuntimeBackend
-from inference.nms import pairwise_iou
-from inference.preprocess import letterbox
+from footfall.inference.backends.onnx import OnnxRuntimeBackend
+from footfall.inference.nms import pairwise_iou
+from footfall.inference.preprocess import letterbox
 
 FACES = "faces/face_recognition"
 

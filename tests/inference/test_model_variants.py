@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference import load_person_detector
-from inference.loading import BUILTIN_MODELS, resolve_model
-from inference.preprocess import preprocess
+from footfall.inference import load_person_detector
+from footfall.inference.loading import BUILTIN_MODELS, resolve_model
+from footfall.inference.preprocess import preprocess
 
 
 @pytest.mark.parametrize("name", ["nanodet-u8", "nanodet-int8"])

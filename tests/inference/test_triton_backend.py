@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from inference import Detections, ModelLoadError, PersonDetector, load_person_detector
-from inference.triton.local_server import LocalTritonServer, find_free_ports, find_install
-from inference.triton.prepare_repository import prepare
+from footfall.inference import Detections, ModelLoadError, PersonDetector, load_person_detector
+from footfall.inference.triton.local_server import LocalTritonServer, find_free_ports, find_install
+from footfall.inference.triton.prepare_repository import prepare
 
 pytestmark = pytest.mark.triton
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import onnxruntime as ort
 import pytest
 
-from inference import resolve_model
-from inference.triton import prepare_repository as prep
+from footfall.inference import resolve_model
+from footfall.inference.triton import prepare_repository as prep
 
 SHIPPED = prep.TEMPLATE / "nanodet" / "config.pbtxt"
 

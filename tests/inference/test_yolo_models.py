@@ -14,8 +14,8 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from inference import ModelLoadError, PersonDetector, YoloHead, load_person_detector, resolve_model
-from inference.backends.onnx import OnnxRuntimeBackend
+from footfall.inference import ModelLoadError, PersonDetector, YoloHead, load_person_detector, resolve_model
+from footfall.inference.backends.onnx import OnnxRuntimeBackend
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper

@@ -12,12 +12,12 @@ import grpc
 import pytest
 from footfall.v1 import common_pb2, events_pb2, occupancy_pb2, occupancy_pb2_grpc
 
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.events import EventBus, make_envelope
-from services.core.grpc import GrpcServer, metadata_for
-from services.occupancy import OccupancyRuntime, start_occupancy
-from services.occupancy.service import OccupancyService
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.events import EventBus, make_envelope
+from footfall.services.core.grpc import GrpcServer, metadata_for
+from footfall.services.occupancy import OccupancyRuntime, start_occupancy
+from footfall.services.occupancy.service import OccupancyService
 
 
 def make_settings(**overrides: Any) -> Settings:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.core.db import Database
-from services.core.events import EventBus
-from services.occupancy import start_occupancy
-from services.occupancy.domain import (
+from footfall.services.core.db import Database
+from footfall.services.core.events import EventBus
+from footfall.services.occupancy import start_occupancy
+from footfall.services.occupancy.domain import (
     AlertType,
     CameraPatch,
     Crossing,
@@ -16,7 +16,7 @@ from services.occupancy.domain import (
     NewCamera,
     NewLine,
 )
-from services.occupancy.service import OccupancyService
+from footfall.services.occupancy.service import OccupancyService
 from tests.occupancy.conftest import eventually, make_settings, unique_org_id
 
 IN, OUT = CrossingDirection.IN, CrossingDirection.OUT

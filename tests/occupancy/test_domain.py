@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.core.errors import InvalidArgument
-from services.occupancy.domain import (
+from footfall.services.core.errors import InvalidArgument
+from footfall.services.occupancy.domain import (
     AlertRules,
     AlertType,
     Bucket,

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 import pytest
 from footfall.v1 import common_pb2, events_pb2, occupancy_pb2
 
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.embedded import NatsServer
-from services.core.events import EventBus, make_envelope, unpack
-from services.occupancy import OccupancyRuntime, start_occupancy
-from services.occupancy.domain import (
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.embedded import NatsServer
+from footfall.services.core.events import EventBus, make_envelope, unpack
+from footfall.services.occupancy import OccupancyRuntime, start_occupancy
+from footfall.services.occupancy.domain import (
     AlertType,
     Crossing,
     CrossingDirection,
@@ -24,7 +24,7 @@ from services.occupancy.domain import (
     NewLine,
     Outcome,
 )
-from services.occupancy.service import OccupancyService
+from footfall.services.occupancy.service import OccupancyService
 from tests.occupancy.conftest import crossing_event, eventually, make_settings, unique_org_id
 
 IN, OUT = common_pb2.CROSSING_DIRECTION_IN, common_pb2.CROSSING_DIRECTION_OUT

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.core.db import Database
-from services.core.errors import InvalidArgument
-from services.core.events import EventBus
-from services.occupancy.domain import Crossing, CrossingDirection, Level, LineDirection, NewCamera, NewLine
-from services.occupancy.service import OccupancyService
+from footfall.services.core.db import Database
+from footfall.services.core.errors import InvalidArgument
+from footfall.services.core.events import EventBus
+from footfall.services.occupancy.domain import Crossing, CrossingDirection, Level, LineDirection, NewCamera, NewLine
+from footfall.services.occupancy.service import OccupancyService
 from tests.occupancy.conftest import make_settings, unique_org_id
 
 IN, OUT = CrossingDirection.IN, CrossingDirection.OUT

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.vision.track import Track
+from footfall.services.vision.track import Track
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
-from services.vision import cli_process
-from services.vision.offline import process_video
-from services.vision.specs import parse_line_spec
-from services.vision.zones import PolygonZone
+from footfall.services.vision import cli_process
+from footfall.services.vision.offline import process_video
+from footfall.services.vision.specs import parse_line_spec
+from footfall.services.vision.zones import PolygonZone
 from tests.vision.helpers import require_data
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.vision.geometry import Anchor
-from services.vision.lines import LineCounter, LineDirection, LineZone
+from footfall.services.vision.geometry import Anchor
+from footfall.services.vision.lines import LineCounter, LineDirection, LineZone
 from tests.vision.helpers import foot_track
 
 DOOR = LineZone("door", (240, 0), (240, 360), hysteresis_px=5.0)

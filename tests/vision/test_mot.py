@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.vision.evaluation import (
+from footfall.services.vision.evaluation import (
     CrossingRecord,
     crossings_from_mot,
     match_crossings,
     mot_scores,
     tracking_area,
 )
-from services.vision.lines import LineZone
-from services.vision.mot import MotWriter, read_mot
+from footfall.services.vision.lines import LineZone
+from footfall.services.vision.mot import MotWriter, read_mot
 from tests.vision.helpers import foot_track
 
 

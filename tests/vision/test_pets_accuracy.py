@@ -1,6 +1,6 @@
 """The whole pipeline (real NanoDet detector, tracker, lines) on PETS 2009 S2.L1 against ground truth.
 
-One run of :func:`services.vision.offline.process_video` over the 795-frame video (module fixture),
+One run of :func:`footfall.services.vision.offline.process_video` over the 795-frame video (module fixture),
 with the door line of the counting oracle and other lines whose true crossings are derived from
 the ground-truth boxes. Targets:
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.vision.evaluation import (
+from footfall.services.vision.evaluation import (
     CrossingMatch,
     crossings_from_mot,
     match_crossings,
@@ -32,9 +32,9 @@ from services.vision.evaluation import (
     records_from_events,
     tracking_area,
 )
-from services.vision.mot import read_mot
-from services.vision.offline import VideoSummary
-from services.vision.specs import parse_line_spec
+from footfall.services.vision.mot import read_mot
+from footfall.services.vision.offline import VideoSummary
+from footfall.services.vision.specs import parse_line_spec
 from tests.vision.helpers import require_data
 
 pytestmark = pytest.mark.data
@@ -58,7 +58,7 @@ def pets(tmp_path_factory: pytest.TempPathFactory) -> PetsRun:
     pytest.importorskip("inference")
     pytest.importorskip("motmetrics")
     data = require_data(VIDEO, GT, DOOR_CSV)
-    from services.vision.offline import process_video
+    from footfall.services.vision.offline import process_video
 
     tracks_out = tmp_path_factory.mktemp("pets") / "tracks.txt"
     lines = [parse_line_spec("door:240,0,240,360")] + [parse_line_spec(s) for s in OTHER_LINES]

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from services.vision.lines import LineZone
-from services.vision.pipeline import CameraConfig, VisionPipeline
-from services.vision.sources import Frame
-from services.vision.tracking import TrackerConfig
-from services.vision.zones import PolygonZone
+from footfall.services.vision.lines import LineZone
+from footfall.services.vision.pipeline import CameraConfig, VisionPipeline
+from footfall.services.vision.sources import Frame
+from footfall.services.vision.tracking import TrackerConfig
+from footfall.services.vision.zones import PolygonZone
 
 try:
-    from inference.detections import Detections
+    from footfall.inference.detections import Detections
 except ImportError:  # pragma: no cover - the inference package is optional for these tests
     from dataclasses import dataclass
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from services.vision.sources import (
+from footfall.services.vision.sources import (
     LiveSource,
     PushedFrameSource,
     SourceError,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.vision.lines import LineDirection
-from services.vision.specs import SpecError, load_zones_file, parse_line_spec, parse_zones
+from footfall.services.vision.lines import LineDirection
+from footfall.services.vision.specs import SpecError, load_zones_file, parse_line_spec, parse_zones
 
 
 def test_line_spec_default_direction() -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from services.vision.tracking import PersonTracker, TrackerConfig
+from footfall.services.vision.tracking import PersonTracker, TrackerConfig
 
 FPS = 10.0
 

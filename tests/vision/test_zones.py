@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.vision.track import TrackEnd
-from services.vision.zones import PolygonZone, ZoneCounter, ZoneEvent
+from footfall.services.vision.track import TrackEnd
+from footfall.services.vision.zones import PolygonZone, ZoneCounter, ZoneEvent
 from tests.vision.helpers import foot_track
 
 SHELF = PolygonZone("shelf", ((100, 100), (300, 100), (300, 300), (100, 300)), enter_frames=2, exit_frames=2)

@@ -21,10 +21,10 @@ import pytest
 from nats.aio.msg import Msg
 
 from footfall.v1 import events_pb2, vision_pb2, vision_pb2_grpc
-from services.core.events import EventBus
-from services.core.grpc import GrpcServer, metadata_for
-from services.vision.service import LinesProvider, VisionService
-from services.vision.servicer import SERVICE_NAME, VisionServicer
+from footfall.services.core.events import EventBus
+from footfall.services.core.grpc import GrpcServer, metadata_for
+from footfall.services.vision.service import LinesProvider, VisionService
+from footfall.services.vision.servicer import SERVICE_NAME, VisionServicer
 from tests.conftest import unique_org
 
 VIDEO = "video/pets2009_s2l1_480x360.avi"
@@ -40,7 +40,7 @@ def pets_video(shared_data: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def detector() -> Any:
-    from inference import load_person_detector
+    from footfall.inference import load_person_detector
 
     return load_person_detector(threads=2)
 

@@ -15,11 +15,11 @@ import grpc
 import pytest
 
 from footfall.v1 import common_pb2, occupancy_pb2, occupancy_pb2_grpc, vision_pb2
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.events import EventBus
-from services.core.grpc import GrpcServer
-from services.vision.service import OccupancyLines
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.events import EventBus
+from footfall.services.core.grpc import GrpcServer
+from footfall.services.vision.service import OccupancyLines
 from tests.vision_service.conftest import new_camera, start_vision_stack, stop_vision_stack
 
 pytestmark = pytest.mark.data
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.data
 async def test_video_to_occupancy_counts(
     event_bus: EventBus, database: Database, detector: Any, pets_video: Path, tmp_path: Path
 ) -> None:
-    from services.occupancy.runtime import start_occupancy
+    from footfall.services.occupancy.runtime import start_occupancy
 
     port_box: dict[str, int] = {}
     v = await start_vision_stack(event_bus, detector,

@@ -21,13 +21,13 @@ import uvicorn
 import websockets
 from starlette.applications import Starlette
 
-from graph.app import create_app
-from graph.rest.vision import routes
-from graph.schema import DEFAULT_MODULES, build_schema
-from graph.schema.vision import VISION
-from services.core.config import Settings
-from services.core.embedded import free_port
-from services.core.events import EventBus
+from footfall.graph.app import create_app
+from footfall.graph.rest.vision import routes
+from footfall.graph.schema import DEFAULT_MODULES, build_schema
+from footfall.graph.schema.vision import VISION
+from footfall.services.core.config import Settings
+from footfall.services.core.embedded import free_port
+from footfall.services.core.events import EventBus
 from tests.vision_service.conftest import Vision, jpeg, new_camera, start_vision_stack, stop_vision_stack
 
 pytestmark = pytest.mark.data

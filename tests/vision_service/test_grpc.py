@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from footfall.v1 import common_pb2, events_pb2, vision_pb2
-from services.core.events import unpack
-from services.vision.lines import LineZone
-from services.vision.pipeline import CameraConfig, VisionPipeline
-from services.vision.publisher import crossing_event_id
-from services.vision.sources import VideoFileSource
-from services.vision.tracking import TrackerConfig
+from footfall.services.core.events import unpack
+from footfall.services.vision.lines import LineZone
+from footfall.services.vision.pipeline import CameraConfig, VisionPipeline
+from footfall.services.vision.publisher import crossing_event_id
+from footfall.services.vision.sources import VideoFileSource
+from footfall.services.vision.tracking import TrackerConfig
 from tests.vision_service.conftest import (
     Vision,
     jpeg,
@@ -207,7 +207,7 @@ async def test_bad_stream_requests_are_refused(vision: Vision, tmp_path: Path) -
 
 
 async def test_failing_source_is_reported_reconnecting_then_failed(vision: Vision) -> None:
-    from services.core.embedded import free_port
+    from footfall.services.core.embedded import free_port
 
     camera = new_camera("DEAD")
     url = f"rtsp://127.0.0.1:{free_port()}/nothing-listens-here"

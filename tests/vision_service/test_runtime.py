@@ -9,12 +9,12 @@ import grpc
 import pytest
 
 from footfall.v1 import occupancy_pb2, occupancy_pb2_grpc, vision_pb2, vision_pb2_grpc
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.events import EventBus
-from services.core.grpc import GrpcServer, metadata_for
-from services.vision.demo import DEMO_CAMERA, DemoFeed, find_sample_video, local_video_path
-from services.vision.runtime import start_vision
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.events import EventBus
+from footfall.services.core.grpc import GrpcServer, metadata_for
+from footfall.services.vision.demo import DEMO_CAMERA, DemoFeed, find_sample_video, local_video_path
+from footfall.services.vision.runtime import start_vision
 from tests.conftest import unique_org
 
 pytestmark = pytest.mark.data
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.data
 async def test_demo_registers_camera_with_occupancy_and_streams(
     event_bus: EventBus, database: Database, pets_video: Path, tmp_path: Path
 ) -> None:
-    from services.occupancy.runtime import start_occupancy
+    from footfall.services.occupancy.runtime import start_occupancy
 
     # The demo looks in <data_dir>/samples/vtest.avi when opencv-doc is not installed.
     sample = local_video_path(tmp_path)
@@ -72,7 +72,7 @@ async def test_demo_registers_camera_with_occupancy_and_streams(
 async def test_demo_without_video_logs_how_to_get_it(
     event_bus: EventBus, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from services.vision.service import VisionService
+    from footfall.services.vision.service import VisionService
 
     service = VisionService(event_bus, lambda: None)
     feed = DemoFeed(service, unique_org(), tmp_path, lambda: None, standard_path=tmp_path / "absent.avi",

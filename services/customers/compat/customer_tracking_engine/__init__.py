@@ -6,12 +6,12 @@
 >>> tracker.active_customers, tracker.completed_journeys, tracker.total_customers, tracker.peak_occupancy
 >>> tracker.save_report()  # data/analytics.db, the seed's journeys table
 
-Detection, tracking and zones are Footfall's vision pipeline (``services.vision``); journeys, behaviour
-rules and conversion are the customers domain (``services.customers``): the same code the platform runs.
+Detection, tracking and zones are Footfall's vision pipeline (``footfall.services.vision``); journeys, behaviour
+rules and conversion are the customers domain (``footfall.services.customers``): the same code the platform runs.
 """
 
-from services.customers.behavior import BehaviorRule, BehaviorRules
-from services.customers.journeys import CustomerJourney, JourneyConfig
+from footfall.services.customers.behavior import BehaviorRule, BehaviorRules
+from footfall.services.customers.journeys import CustomerJourney, JourneyConfig
 
 from .reports import (
     POSIntegration,

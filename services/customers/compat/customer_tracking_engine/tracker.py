@@ -17,17 +17,17 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from services.customers import exports
-from services.customers.behavior import BehaviorRules, resolve_rules
-from services.customers.conversion import ConversionBook, POSTransaction
-from services.customers.journeys import (
+from footfall.services.customers import exports
+from footfall.services.customers.behavior import BehaviorRules, resolve_rules
+from footfall.services.customers.conversion import ConversionBook, POSTransaction
+from footfall.services.customers.journeys import (
     CustomerEntry,
     CustomerJourney,
     JourneyBuilder,
     JourneyComplete,
     JourneyConfig,
 )
-from services.customers.models import JourneyRecord
+from footfall.services.customers.models import JourneyRecord
 
 log = logging.getLogger("customer_tracking_engine")
 
@@ -57,8 +57,8 @@ class TrackerError(RuntimeError):
 def _zones(zones: Any) -> list[Any]:
     """Zones from: None; a zones JSON file; a list of ``PolygonZone`` or ``{"name", "points"}``; or the seed's
     dict ``{key: {"x1", "y1", "x2", "y2", ...}}`` (or ``{key: {"points": [...]}}``), named by their key."""
-    from services.vision.specs import SpecError, load_zones_file, parse_zones
-    from services.vision.zones import PolygonZone
+    from footfall.services.vision.specs import SpecError, load_zones_file, parse_zones
+    from footfall.services.vision.zones import PolygonZone
 
     if zones is None:
         return []
@@ -95,8 +95,8 @@ def _zones(zones: Any) -> list[Any]:
 
 def _lines(lines: Any) -> list[Any]:
     """Counting lines from specs ``"NAME:X1,Y1,X2,Y2[:DIRECTION]"`` or ``LineZone`` objects."""
-    from services.vision.lines import LineZone
-    from services.vision.specs import SpecError, parse_line_spec
+    from footfall.services.vision.lines import LineZone
+    from footfall.services.vision.specs import SpecError, parse_line_spec
 
     if lines is None:
         return []
@@ -110,7 +110,7 @@ def _lines(lines: Any) -> list[Any]:
 
 def load_detector(model_name: str | os.PathLike[str], confidence: float, threads: int | None = None) -> Any:
     """``nanodet`` (shipped), a YOLO ``.onnx`` export, or ultralytics ``.pt`` weights (``footfall[yolo]``)."""
-    from inference import ModelLoadError, load_person_detector
+    from footfall.inference import ModelLoadError, load_person_detector
 
     model = str(model_name)
     if model.endswith(".pt"):
@@ -217,9 +217,9 @@ class CustomerTracker:
         ``completed_journeys`` holds every customer. Times are Unix seconds: for a file, ``start_time``
         (default: now) plus the frame's time in the video.
         """
-        from services.vision.pipeline import VisionPipeline
-        from services.vision.sources import LiveSource, SourceError, VideoFileSource
-        from services.vision.tracking import TrackerConfig
+        from footfall.services.vision.pipeline import VisionPipeline
+        from footfall.services.vision.sources import LiveSource, SourceError, VideoFileSource
+        from footfall.services.vision.tracking import TrackerConfig
 
         self._stop.clear()
         is_file = not isinstance(source, int) and "://" not in str(source) and not str(source).isdigit()
@@ -297,7 +297,7 @@ class CustomerTracker:
             self._post(ev.webhook_payload(), ev.journey.session_id)
 
     def _post(self, body: dict[str, Any], session_id: str) -> None:
-        from services.customers.webhooks import post_sync
+        from footfall.services.customers.webhooks import post_sync
 
         result = post_sync(self.webhook_url or "", body, secret=self.webhook_secret, event=body["event"],
                            event_id=f"{session_id}/{body['event']}", max_attempts=3, backoff=0.5)
@@ -309,7 +309,7 @@ class CustomerTracker:
     def add_transaction(
         self, transaction_id: str, time: float, amount: float = 0.0, zone: str | None = None, **kw: Any
     ) -> str | None:
-        """Record a POS sale; returns the customer id it converts (see ``services.customers.conversion``).
+        """Record a POS sale; returns the customer id it converts (see ``footfall.services.customers.conversion``).
 
         Sales recorded before :meth:`process_video` are matched as journeys complete."""
         txn = POSTransaction(transaction_id, float(time), float(amount), zone=zone, **kw)

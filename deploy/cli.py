@@ -16,8 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from services.core.config import Settings
-from services.logging import setup_logging
+from footfall.services.core.config import Settings
+from footfall.services.core.logging import setup_logging
 
 EPILOG = """\
 configuration: every option also reads FOOTFALL_<NAME> environment variables (see the README), e.g.
@@ -46,7 +46,7 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from services.runtime import serve
+    from footfall.deploy.platform import serve
 
     settings = _settings(args)
     if args.demo:
@@ -56,7 +56,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from services.runtime import serve
+    from footfall.deploy.platform import serve
 
     settings = _settings(args)
     names = list(dict.fromkeys(args.service))
@@ -74,8 +74,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    from services.core.migrations import apply_migrations
-    from services.runtime import EmbeddedPostgres
+    from footfall.services.core.migrations import apply_migrations
+    from footfall.deploy.platform import EmbeddedPostgres
 
     settings = _settings(args)
     pg = None
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=_cmd_migrate)
 
     try:
-        from services.vision import cli_process
+        from footfall.services.vision import cli_process
     except ImportError:  # pragma: no cover
         pass
     else:

@@ -14,12 +14,12 @@ from typing import Any, Protocol
 
 import grpc
 
-from services.core.config import Settings
-from services.core.db import Database
-from services.core.embedded import EmbeddedPostgres, NatsServer, free_port
-from services.core.events import EventBus
-from services.core.grpc import GrpcServer
-from services.core.migrations import apply_migrations
+from footfall.services.core.config import Settings
+from footfall.services.core.db import Database
+from footfall.services.core.embedded import EmbeddedPostgres, NatsServer, free_port
+from footfall.services.core.events import EventBus
+from footfall.services.core.grpc import GrpcServer
+from footfall.services.core.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +35,17 @@ def service_starters() -> dict[str, ServiceStarter]:
     """Every service that can run in this process, by name (imported lazily: each pulls its own deps)."""
     starters: dict[str, ServiceStarter] = {}
 
-    from services.occupancy.runtime import start_occupancy
+    from footfall.services.occupancy.runtime import start_occupancy
 
     starters["occupancy"] = start_occupancy
     try:
-        from services.customers.runtime import start_customers
+        from footfall.services.customers.runtime import start_customers
     except ImportError:  # pragma: no cover - service not present in this build
         pass
     else:
         starters["customers"] = start_customers
     try:
-        from services.vision.runtime import start_vision
+        from footfall.services.vision.runtime import start_vision
     except ImportError:  # pragma: no cover
         pass
     else:
@@ -138,12 +138,12 @@ class Platform:
                 self.runtimes[name] = await starters[name](self.settings, self.infra.db, self.infra.bus, self.grpc_server)
             self.grpc_port = await self.grpc_server.start()
         if self.gateway:
-            from graph.app import create_app
-            from graph.rest.customers import routes as customers_routes
-            from graph.rest.vision import routes as vision_routes
-            from graph.schema import DEFAULT_MODULES, build_schema
-            from graph.schema.customers import CUSTOMERS
-            from graph.schema.vision import VISION
+            from footfall.graph.app import create_app
+            from footfall.graph.rest.customers import routes as customers_routes
+            from footfall.graph.rest.vision import routes as vision_routes
+            from footfall.graph.schema import DEFAULT_MODULES, build_schema
+            from footfall.graph.schema.customers import CUSTOMERS
+            from footfall.graph.schema.vision import VISION
 
             target = self.settings.grpc_target or f"127.0.0.1:{self.grpc_port}"
             self.channel = grpc.aio.insecure_channel(target)

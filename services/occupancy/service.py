@@ -25,6 +25,7 @@ from footfall.services.core.events import EventBus
 from footfall.services.core.idempotency import claim_events
 from footfall.services.occupancy import convert, rollups
 from footfall.services.occupancy.alerts import ALERT_RAISED, SERVICE, UPDATED, Notifier
+from footfall.services.occupancy.live_cache import LiveCache
 from footfall.services.occupancy.domain import (
     SLOT,
     Alert,
@@ -123,6 +124,7 @@ class OccupancyService:
         self.bus = bus
         self.store = OccupancyStore(timescale=timescale)
         self.notifier = Notifier(bus)
+        self.live_cache = LiveCache(settings.occupancy_live_cache_s)
         self.tz_name = settings.timezone
         self.tz = zone(settings.timezone)
         self.rules = AlertRules(warning_ratio=settings.capacity_warning_ratio,
@@ -266,7 +268,9 @@ class OccupancyService:
         for outcome, n in counts.items():
             CROSSINGS.labels(outcome).inc(n)
         today = now.astimezone(self.tz).date()
-        await self.notifier.occupancy(org, [c.live(today) for c in cams.values() if c.changed])
+        changed = [c.live(today) for c in cams.values() if c.changed]
+        self.live_cache.put(org, changed, today)
+        await self.notifier.occupancy(org, changed)
         await self._announce(org, alerts)
         return result.outcomes
 
@@ -301,17 +305,22 @@ class OccupancyService:
     # -------------------------------------------------------------------------------------- live
 
     async def live(self, org: str, camera_id: int) -> LiveOccupancy:
+        today = self.clock().astimezone(self.tz).date()
+        cached = self.live_cache.get(org, camera_id, today)
+        if cached is not None:
+            return cached
         async with self.db.tenant(org) as conn:
             row = await self.store.live_row(conn, camera_id)
         if row is None:
             raise NotFound(f"Camera {camera_id} not found")
-        today = self.clock().astimezone(self.tz).date()
-        return LiveOccupancy(
+        live = LiveOccupancy(
             camera_id=row["camera_id"], current_occupancy=row["current_occupancy"],
             total_entries=row["total_entries"], total_exits=row["total_exits"],
             unique_persons=row["unique_persons"] if row["unique_day"] == today else 0,
             last_updated=row["last_updated"],
         )
+        self.live_cache.put(org, [live], today)
+        return live
 
     async def facility_live(self, org: str) -> FacilityOccupancy:
         async with self.db.tenant(org) as conn:
@@ -399,7 +408,9 @@ class OccupancyService:
             raised = calibration_alerts(cam, value, self.rules)
             alerts = await self.store.insert_alerts(conn, org, raised) if raised else []
         log.info("org %s: camera %s calibrated from %s to %s (%s)", org, camera_id, before, value, notes)
-        await self.notifier.occupancy(org, [cam.live(now.astimezone(self.tz).date())])
+        today = now.astimezone(self.tz).date()
+        self.live_cache.put(org, [cam.live(today)], today)
+        await self.notifier.occupancy(org, [cam.live(today)])
         await self._announce(org, alerts)
         return Calibration(camera_id, value, now)
 

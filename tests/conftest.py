@@ -7,18 +7,23 @@
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from footfall.services.accounts.authenticator import Authenticator
 from footfall.services.core.db import Database
 from footfall.services.core.embedded import EmbeddedPostgres, NatsServer
 from footfall.services.core.events import EventBus
 from footfall.services.core.migrations import apply_migrations
+from footfall.services.core.principal import Principal, Role
+from footfall.services.core.tokens import ServiceCredentials, TokenSigner, set_default_service_credentials
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,6 +105,57 @@ async def event_bus(nats_url: str) -> AsyncIterator[EventBus]:
     except Exception:
         pass
     await bus.close()
+
+
+@dataclass
+class AuthKit:
+    """Credentials for tests: signed tokens for any org and role, the authenticator servers need, and the
+    service credentials in-process clients use. `GrpcServer(..., authenticator=auth.authenticator)`;
+    `stub.Method(req, metadata=auth.metadata(org))` calls as an org admin of `org`.
+
+    The tokens are signed service-kind tokens carrying the asked role (trusted by signature, so they need no
+    rows); tests of users, keys and revocation themselves live in tests/accounts.
+    """
+
+    secret: str
+    signer: TokenSigner
+    authenticator: Authenticator
+    service_credentials: ServiceCredentials
+
+    def token(self, org: str, role: Role | str = "org_admin", subject: str = "tester") -> str:
+        principal = Principal(subject=subject, org=org, role=Role(role), kind="service", display_name=subject)
+        return self.signer.issue(principal, 3600, typ="service")[0]
+
+    def metadata(self, org: str, role: Role | str = "org_admin", *, acting_on: str | None = None) -> Sequence[tuple[str, str]]:
+        """`authorization` for a principal of `org` with `role`, and `x-footfall-org` (default `org`)."""
+        return (("authorization", f"Bearer {self.token(org, role)}"), ("x-footfall-org", acting_on or org))
+
+    def settings_overrides(self) -> dict[str, object]:
+        """Settings fields that make a platform started by a test share this kit's signing key."""
+        return {"jwt_secret": self.secret}
+
+
+_AUTH_KITS: dict[int, AuthKit] = {}
+
+
+def auth_kit(database: Database) -> AuthKit:
+    """The session's AuthKit over `database` (one signing key per test session; also this process's default
+    service credentials). A plain function so fixtures that do not take `auth` can still build a server:
+    `GrpcServer(host, 0, authenticator=auth_kit(database).authenticator)`."""
+    kit = _AUTH_KITS.get(id(database))
+    if kit is None:
+        secret = next((k.secret for k in _AUTH_KITS.values()), None) or secrets.token_urlsafe(48)
+        signer = TokenSigner(secret)
+        credentials = ServiceCredentials(signer, "tests")
+        set_default_service_credentials(credentials)
+        kit = _AUTH_KITS[id(database)] = AuthKit(secret, signer, Authenticator(database, signer, cache_s=2.0),
+                                                 credentials)
+    return kit
+
+
+@pytest.fixture(scope="session")
+async def auth(database: Database) -> AuthKit:
+    return auth_kit(database)
 
 
 def unique_org(prefix: str = "org") -> str:

@@ -1,19 +1,28 @@
-"""gRPC plumbing shared by every servicer: the caller's organisation, domain errors -> status codes, the server."""
+"""gRPC plumbing shared by every servicer: who is calling, domain errors -> status codes, the server.
+
+Every call but health checking, reflection and the accounts service's `Login`/`Logout`/`Authenticate` must
+carry `authorization: Bearer <access token or API key>` metadata. The server's interceptor authenticates
+it, checks the method's role policy (`required_roles`) and the organisation the call acts on (the
+credential's, or the `x-footfall-org` entry for a platform admin or a service), and hands both to the
+servicer through context variables (`current_principal()`, `org_of(context)`).
+"""
 
 from __future__ import annotations
 
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
+from footfall.services.core import errors
+from footfall.services.core.principal import ADMINS, FEEDERS, READERS, WRITERS, Principal, Role
+from footfall.services.core.tenancy import ORG_METADATA_KEY, validate_org
+from footfall.services.core.tokens import NOT_AUTHENTICATED
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-
-from footfall.services.core import errors
-from footfall.services.core.tenancy import ORG_METADATA_KEY, validate_org
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +46,147 @@ def status_for(err: errors.FootfallError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
-def org_of(context: grpc.aio.ServicerContext, default: str) -> str:
-    """The organisation named by the `x-footfall-org` metadata entry, else `default`."""
-    for key, value in context.invocation_metadata() or ():
+class Authenticating(Protocol):
+    async def authenticate(self, credential: str) -> Principal: ...
+
+
+_principal: ContextVar[Principal | None] = ContextVar("footfall_principal", default=None)
+_org: ContextVar[str | None] = ContextVar("footfall_org", default=None)
+
+ALL_ROLES = frozenset(Role)
+ACCOUNTS = "footfall.v1.AccountsService"
+#: Services anyone may call: health checking and reflection.
+OPEN_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+                           "grpc.reflection.v1.ServerReflection"})
+#: Methods with their own policy (None: no credential needed).
+METHOD_ROLES: dict[str, frozenset[Role] | None] = {
+    f"{ACCOUNTS}/Login": None,
+    f"{ACCOUNTS}/Logout": None,
+    f"{ACCOUNTS}/Authenticate": None,
+    f"{ACCOUNTS}/CreateOrg": frozenset({Role.PLATFORM_ADMIN}),
+    f"{ACCOUNTS}/ListOrgs": ALL_ROLES,
+    f"{ACCOUNTS}/RecordAudit": ALL_ROLES,
+}
+#: Methods devices may call: feeding frames and crossings in, starting and stopping their streams.
+FEED_METHODS = frozenset({"RecordCrossing", "ProcessFrame", "PushFrame", "PushFrames", "StartStream", "StopStream"})
+READ_PREFIXES = ("Get", "List", "Watch", "Search", "Export")
+
+
+def required_roles(full_method: str) -> frozenset[Role] | None:
+    """The roles that may call `full_method` (`/package.Service/Method`); None when it is open."""
+    path = full_method.lstrip("/")
+    service, _, method = path.partition("/")
+    if service in OPEN_SERVICES:
+        return None
+    if path in METHOD_ROLES:
+        return METHOD_ROLES[path]
+    if service == ACCOUNTS:
+        return ADMINS
+    if method in FEED_METHODS:
+        return FEEDERS
+    if method.startswith(READ_PREFIXES):
+        return READERS
+    return WRITERS
+
+
+def current_principal() -> Principal:
+    """The authenticated caller of the RPC being served."""
+    principal = _principal.get()
+    if principal is None:
+        raise errors.Unauthenticated(NOT_AUTHENTICATED)
+    return principal
+
+
+def org_of(context: grpc.aio.ServicerContext) -> str:
+    """The organisation this call acts on, as the interceptor established it from the credential."""
+    org = _org.get()
+    if org is None:
+        raise errors.Unauthenticated(NOT_AUTHENTICATED)
+    return org
+
+
+def bearer(metadata: Any) -> str | None:
+    """The credential of an `authorization: Bearer ...` metadata entry."""
+    for key, value in metadata or ():
+        if key == "authorization" and isinstance(value, str):
+            scheme, _, credential = value.strip().partition(" ")
+            if scheme.lower() == "bearer" and credential.strip():
+                return credential.strip()
+            return None
+    return None
+
+
+def _requested_org(metadata: Any) -> str | None:
+    for key, value in metadata or ():
         if key == ORG_METADATA_KEY:
-            return validate_org(value)
-    return default
+            return value if isinstance(value, str) else None
+    return None
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticates every call, applies `required_roles`, fixes the organisation; refuses with
+    UNAUTHENTICATED (no or bad credential) or PERMISSION_DENIED (role, or another organisation)."""
+
+    def __init__(self, authenticator: Authenticating) -> None:
+        self.authenticator = authenticator
+
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        roles = required_roles(details.method)
+        if roles is None:
+            return handler
+        return _guarded(handler, functools.partial(self._authorize, roles))
+
+    async def _authorize(self, roles: frozenset[Role], context: grpc.aio.ServicerContext) -> None:
+        metadata = context.invocation_metadata()
+        try:
+            principal = await self.authenticator.authenticate(bearer(metadata) or "")
+            principal.require(roles)
+            org = principal.acting_on(_requested_org(metadata))
+        except errors.Unauthenticated:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, NOT_AUTHENTICATED)
+        except errors.FootfallError as err:
+            await context.abort(status_for(err), str(err))
+        except Exception:
+            log.exception("authentication failed unexpectedly")
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "authentication unavailable")
+        # Each RPC runs in its own task with its own context copy: nothing leaks into other calls.
+        _principal.set(principal)
+        _org.set(org)
+
+
+def _guarded(handler: Any, authorize: Callable[[Any], Awaitable[None]]) -> Any:
+    """`handler` with `authorize(context)` run first, for each of the four call shapes."""
+    streaming_out = handler.unary_stream or handler.stream_stream
+    inner = handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream
+
+    if streaming_out:
+        async def stream_behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            await authorize(context)
+            result = inner(request, context)
+            if inspect.isasyncgen(result):
+                async for item in result:
+                    yield item
+            else:  # a coroutine that writes with context.write()
+                await result
+
+        behavior: Any = stream_behavior
+    else:
+        async def unary_behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await authorize(context)
+            return await inner(request, context)
+
+        behavior = unary_behavior
+    make = (
+        grpc.unary_unary_rpc_method_handler if handler.unary_unary else
+        grpc.unary_stream_rpc_method_handler if handler.unary_stream else
+        grpc.stream_unary_rpc_method_handler if handler.stream_unary else
+        grpc.stream_stream_rpc_method_handler
+    )
+    return make(behavior, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
 
 
 def maps_domain_errors(method: F) -> F:
@@ -79,11 +223,15 @@ def domain_error_from(err: grpc.aio.AioRpcError) -> errors.FootfallError:
 
 
 class GrpcServer:
-    """One grpc.aio server hosting every service, with health checking and reflection."""
+    """One grpc.aio server hosting every service, with health checking and reflection (both open) and
+    authentication of every other call by `authenticator`."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, authenticator: Authenticating) -> None:
         self.address = f"{host}:{port}"
-        self.server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        self.authenticator = authenticator
+        self.server = grpc.aio.server(
+            options=[("grpc.so_reuseport", 0)], interceptors=[AuthInterceptor(authenticator)]
+        )
         self.health = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
         self._service_names: list[str] = [reflection.SERVICE_NAME, health.SERVICE_NAME]
         self.port: int | None = None
@@ -111,4 +259,6 @@ class GrpcServer:
 
 
 def metadata_for(org: str) -> Sequence[tuple[str, str]]:
+    """Deprecated: the org entry alone, which no server accepts any more without a credential. Use
+    `ServiceCredentials(signer).metadata(org)` (services) or the caller's own credential (the gateway)."""
     return ((ORG_METADATA_KEY, validate_org(org)),)

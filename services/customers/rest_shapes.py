@@ -98,19 +98,24 @@ async def get_stats(customers: Customers, org: str) -> dict[str, int]:
     return stats_response(await customers.count_journeys(org))
 
 
-async def fetch_customers(stub: Any, org: str) -> dict[str, list[Row]]:
-    """``GET /api/customers`` over gRPC (``stub``: a ``CustomersServiceStub`` on an aio channel)."""
-    from footfall.services.core.grpc import metadata_for
+def _service_metadata(org: str) -> Any:
+    from footfall.services.core.tokens import default_service_credentials
 
+    return default_service_credentials().metadata(org)
+
+
+async def fetch_customers(stub: Any, org: str, metadata: Any = None) -> dict[str, list[Row]]:
+    """``GET /api/customers`` over gRPC (``stub``: a ``CustomersServiceStub`` on an aio channel; ``metadata``:
+    the caller's credential and org, default this process's service credentials for ``org``)."""
     response = await stub.ListJourneys(
-        customers_pb2.ListJourneysRequest(page_size=CUSTOMERS_LIMIT), metadata=metadata_for(org)
+        customers_pb2.ListJourneysRequest(page_size=CUSTOMERS_LIMIT), metadata=metadata or _service_metadata(org)
     )
     return customers_from_proto(response)
 
 
-async def fetch_stats(stub: Any, org: str) -> dict[str, int]:
+async def fetch_stats(stub: Any, org: str, metadata: Any = None) -> dict[str, int]:
     """``GET /api/stats`` over gRPC."""
-    from footfall.services.core.grpc import metadata_for
-
-    response = await stub.GetJourneyStats(customers_pb2.GetJourneyStatsRequest(), metadata=metadata_for(org))
+    response = await stub.GetJourneyStats(
+        customers_pb2.GetJourneyStatsRequest(), metadata=metadata or _service_metadata(org)
+    )
     return stats_from_proto(response)

@@ -23,7 +23,7 @@ class CustomersServicer(customers_pb2_grpc.CustomersServiceServicer):
         self.default_org = default_org
 
     def _org(self, context: grpc.aio.ServicerContext) -> str:
-        return org_of(context, self.default_org)
+        return org_of(context)
 
     @maps_domain_errors
     async def ListJourneys(self, request, context):  # type: ignore[no-untyped-def]

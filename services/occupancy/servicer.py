@@ -31,7 +31,7 @@ class OccupancyServicer(occupancy_pb2_grpc.OccupancyServiceServicer):
         self.service = service
 
     def _org(self, context: Ctx) -> str:
-        return org_of(context, self.service.settings.default_org)
+        return org_of(context)
 
     # ------------------------------------------------------------------------------------ cameras
 

@@ -145,7 +145,7 @@ class VisionServicer(vision_pb2_grpc.VisionServiceServicer):
         self.default_org = default_org
 
     def _org(self, context: grpc.aio.ServicerContext) -> str:
-        return org_of(context, self.default_org)
+        return org_of(context)
 
     @maps_domain_errors
     async def StartStream(self, request: vision_pb2.StartStreamRequest, context: grpc.aio.ServicerContext

@@ -13,11 +13,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from footfall.services.core.config import Settings
 from footfall.services.core.db import Database
-from footfall.services.core.grpc import GrpcServer, metadata_for
+from footfall.services.core.grpc import GrpcServer
 from footfall.services.customers import exports, rest_shapes
 from footfall.services.customers.runtime import CustomersRuntime, start_customers
 from footfall.services.customers.service import CustomersConfig
-from tests.conftest import unique_org
+from tests.conftest import AuthKit, unique_org
 from tests.customers.factories import tick, visit_events
 
 T0 = 1_700_200_000.0
@@ -30,8 +30,10 @@ def ts(seconds: float) -> Timestamp:
 
 
 @pytest.fixture
-async def served(database: Database) -> AsyncIterator[tuple[CustomersRuntime, customers_pb2_grpc.CustomersServiceStub]]:
-    server = GrpcServer("127.0.0.1", 0)
+async def served(
+    database: Database, auth: AuthKit
+) -> AsyncIterator[tuple[CustomersRuntime, customers_pb2_grpc.CustomersServiceStub]]:
+    server = GrpcServer("127.0.0.1", 0, authenticator=auth.authenticator)
     runtime = await start_customers(Settings(), database, None, server, config=CustomersConfig(idle_flush_s=3600))
     port = await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
@@ -50,10 +52,10 @@ async def seed_journeys(runtime: CustomersRuntime, org: str, n: int = 5) -> None
     await runtime.customers.apply_vision_events(org, events + [tick("GATE_A", T0 + n * 600 + 100)])
 
 
-async def test_journeys_over_grpc(served) -> None:  # type: ignore[no-untyped-def]
+async def test_journeys_over_grpc(served, auth: AuthKit) -> None:  # type: ignore[no-untyped-def]
     runtime, stub = served
     org = unique_org()
-    md = metadata_for(org)
+    md = auth.metadata(org)
     await seed_journeys(runtime, org)
     first = await stub.ListJourneys(customers_pb2.ListJourneysRequest(page_size=2), metadata=md)
     assert len(first.journeys) == 2 and first.next_page_token
@@ -75,7 +77,7 @@ async def test_journeys_over_grpc(served) -> None:  # type: ignore[no-untyped-de
     assert j.entry_time.ToDatetime(tzinfo=UTC) == datetime.fromtimestamp(T0, UTC)
     assert j.conversion == customers_pb2.CONVERSION_STATUS_NO_PURCHASE and j.behavior == "browser"
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stub.GetJourney(customers_pb2.GetJourneyRequest(id=ids[0]), metadata=metadata_for(unique_org()))
+        await stub.GetJourney(customers_pb2.GetJourneyRequest(id=ids[0]), metadata=auth.metadata(unique_org()))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.ListJourneys(customers_pb2.ListJourneysRequest(page_token="garbage!"), metadata=md)
@@ -115,12 +117,12 @@ async def test_journeys_over_grpc(served) -> None:  # type: ignore[no-untyped-de
 
 
 @pytest.mark.parametrize("fmt", [customers_pb2.EXPORT_FORMAT_CSV, customers_pb2.EXPORT_FORMAT_XLSX])
-async def test_export_streams_a_file(served, fmt) -> None:  # type: ignore[no-untyped-def]
+async def test_export_streams_a_file(served, fmt, auth: AuthKit) -> None:  # type: ignore[no-untyped-def]
     runtime, stub = served
     org = unique_org()
     await seed_journeys(runtime, org, 4)
     chunks = [r async for r in stub.ExportJourneys(
-        customers_pb2.ExportJourneysRequest(format=fmt, start_time=ts(T0 + 500)), metadata=metadata_for(org))]
+        customers_pb2.ExportJourneysRequest(format=fmt, start_time=ts(T0 + 500)), metadata=auth.metadata(org))]
     name, content_type = chunks[0].filename, chunks[0].content_type
     data = b"".join(c.chunk for c in chunks)
     rows = exports.read_csv(data) if fmt == customers_pb2.EXPORT_FORMAT_CSV else exports.read_xlsx(data)
@@ -132,9 +134,9 @@ async def test_export_streams_a_file(served, fmt) -> None:  # type: ignore[no-un
     assert json.loads(rows[0]["zones"]) == ["shelves", "checkout"]
 
 
-async def test_webhooks_over_grpc(served) -> None:  # type: ignore[no-untyped-def]
+async def test_webhooks_over_grpc(served, auth: AuthKit) -> None:  # type: ignore[no-untyped-def]
     _, stub = served
-    md = metadata_for(unique_org())
+    md = auth.metadata(unique_org())
     created = await stub.CreateWebhook(customers_pb2.CreateWebhookRequest(url="https://example.com/h"), metadata=md)
     assert created.secret and list(created.webhook.events) == ["customer_entry", "journey_complete"]
     listed = await stub.ListWebhooks(customers_pb2.ListWebhooksRequest(), metadata=md)

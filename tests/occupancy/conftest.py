@@ -15,9 +15,10 @@ from footfall.v1 import common_pb2, events_pb2, occupancy_pb2, occupancy_pb2_grp
 from footfall.services.core.config import Settings
 from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus, make_envelope
-from footfall.services.core.grpc import GrpcServer, metadata_for
+from footfall.services.core.grpc import GrpcServer
 from footfall.services.occupancy import OccupancyRuntime, start_occupancy
 from footfall.services.occupancy.service import OccupancyService
+from tests.conftest import AuthKit
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -40,12 +41,13 @@ async def service(database: Database, event_bus: EventBus, settings: Settings) -
 class Api:
     """A gRPC client of a running servicer, calling as one organisation."""
 
-    def __init__(self, stub: occupancy_pb2_grpc.OccupancyServiceStub, org: str) -> None:
+    def __init__(self, stub: occupancy_pb2_grpc.OccupancyServiceStub, org: str, auth: AuthKit) -> None:
         self.stub = stub
         self.org = org
+        self.auth = auth
 
     def as_org(self, org: str) -> Api:
-        return Api(self.stub, org)
+        return Api(self.stub, org, self.auth)
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
         method = getattr(self.stub, name)
@@ -53,18 +55,20 @@ class Api:
         def call(request: Any = None, **fields: Any) -> Any:
             if request is None:
                 request = getattr(occupancy_pb2, f"{name}Request")(**fields)
-            return method(request, metadata=metadata_for(self.org), timeout=30)
+            return method(request, metadata=self.auth.metadata(self.org), timeout=30)
 
         return call
 
 
 @pytest.fixture
-async def grpc_runtime(database: Database, event_bus: EventBus, settings: Settings) -> AsyncIterator[tuple[OccupancyRuntime, Api]]:
-    server = GrpcServer("127.0.0.1", 0)
+async def grpc_runtime(
+    database: Database, event_bus: EventBus, settings: Settings, auth: AuthKit
+) -> AsyncIterator[tuple[OccupancyRuntime, Api]]:
+    server = GrpcServer("127.0.0.1", 0, authenticator=auth.authenticator)
     runtime = await start_occupancy(settings, database, event_bus, server, schedule=False, ack_wait_s=3)
     port = await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    api = Api(occupancy_pb2_grpc.OccupancyServiceStub(channel), unique_org_id())
+    api = Api(occupancy_pb2_grpc.OccupancyServiceStub(channel), unique_org_id(), auth)
     yield runtime, api
     await channel.close()
     await runtime.stop()

@@ -303,11 +303,22 @@ async def test_tenant_isolation_over_grpc(api: Api) -> None:
     assert (await other.GetFacilityOccupancy()).occupancy.facility_occupancy == 0
     assert (await api.GetCamera(id=camera.id)).camera.camera_name == "Gate A Entrance"
     assert (await api.GetLiveOccupancy(camera_id=camera.id)).occupancy.current_occupancy == 1
-    bad_org = api.stub.ListCameras(occupancy_pb2.ListCamerasRequest(), metadata=(("x-footfall-org", "Bad Org!"),))
+    bad_org = api.stub.ListCameras(occupancy_pb2.ListCamerasRequest(),
+                                   metadata=api.auth.metadata(api.org, "platform_admin", acting_on="Bad Org!"))
     await expect_code(bad_org, grpc.StatusCode.INVALID_ARGUMENT)
+    anonymous = api.stub.ListCameras(occupancy_pb2.ListCamerasRequest(), metadata=(("x-footfall-org", api.org),))
+    assert await expect_code(anonymous, grpc.StatusCode.UNAUTHENTICATED) == "Not authenticated"
+    forged = api.stub.GetCamera(occupancy_pb2.GetCameraRequest(id=camera.id),
+                                metadata=api.auth.metadata(other.org, acting_on=api.org))
+    await expect_code(forged, grpc.StatusCode.PERMISSION_DENIED)
+    analyst = api.stub.CalibrateOccupancy(occupancy_pb2.CalibrateOccupancyRequest(camera_id=camera.id, occupancy_value=5),
+                                          metadata=api.auth.metadata(api.org, "analyst"))
+    await expect_code(analyst, grpc.StatusCode.PERMISSION_DENIED)
 
 
-async def test_default_org_when_no_metadata(api: Api) -> None:
-    created = await api.as_org("default").CreateCamera(camera_id=f"DEFAULT_{api.org}")
-    reply = await api.stub.ListCameras(occupancy_pb2.ListCamerasRequest(page_size=1000), timeout=30)
-    assert created.camera.id in [c.id for c in reply.cameras]  # answered for settings.default_org
+async def test_credential_org_when_no_org_metadata(api: Api) -> None:
+    created = await api.CreateCamera(camera_id=f"CRED_{api.org}")
+    only_credential = (("authorization", f"Bearer {api.auth.token(api.org)}"),)
+    reply = await api.stub.ListCameras(occupancy_pb2.ListCamerasRequest(page_size=1000), metadata=only_credential,
+                                       timeout=30)
+    assert created.camera.id in [c.id for c in reply.cameras]  # answered for the credential's organisation

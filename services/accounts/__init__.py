@@ -1,0 +1,1 @@
+"""Accounts: organisations, users and roles, API keys, access tokens and the audit log (the front door)."""

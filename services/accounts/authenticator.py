@@ -1,0 +1,81 @@
+"""Credential -> Principal, for every interface of every process (gRPC interceptor, gateway).
+
+An access token is verified by signature and then checked against the revocation list and its user's
+state; an API key is looked up by its hash. Answers are cached for `cache_s` (default 2 s) so a busy
+client costs no database round trip per call; the process that revokes a credential forgets it at once,
+other processes within `cache_s`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from footfall.services.accounts import store
+from footfall.services.accounts.service import API_KEY_PREFIX, hash_api_key
+from footfall.services.core.db import Database
+from footfall.services.core.errors import Unauthenticated
+from footfall.services.core.principal import Principal
+from footfall.services.core.tokens import NOT_AUTHENTICATED, TokenSigner, looks_like_jwt
+
+_MAX_CREDENTIAL = 4096
+_MAX_CACHE = 10_000
+
+
+class Authenticator:
+    def __init__(self, db: Database, signer: TokenSigner, *, cache_s: float = 2.0, key_touch_s: float = 60.0) -> None:
+        self.db = db
+        self.signer = signer
+        self.cache_s = cache_s
+        self.key_touch_s = key_touch_s
+        self._cache: dict[str, tuple[Principal, float]] = {}
+
+    async def authenticate(self, credential: str | None) -> Principal:
+        """The principal `credential` stands for; Unauthenticated("Not authenticated") otherwise."""
+        credential = (credential or "").strip()
+        if not credential or len(credential) > _MAX_CREDENTIAL:
+            raise Unauthenticated(NOT_AUTHENTICATED)
+        now = time.monotonic()
+        cached = self._cache.get(credential)
+        if cached is not None:
+            principal, until = cached
+            if now < until and (principal.expires_at is None or principal.expires_at > time.time()):
+                return principal
+            del self._cache[credential]
+        if credential.startswith(API_KEY_PREFIX):
+            principal = await self._api_key(credential)
+        elif looks_like_jwt(credential):
+            principal = await self._token(credential)
+        else:
+            raise Unauthenticated(NOT_AUTHENTICATED)
+        if self.cache_s > 0:
+            if len(self._cache) >= _MAX_CACHE:
+                self._cache.clear()
+            self._cache[credential] = (principal, now + self.cache_s)
+        return principal
+
+    def forget(self, credential: str | None = None) -> None:
+        """Drop one credential (None: every one) from the cache, after a logout or key revocation."""
+        if credential is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(credential.strip(), None)
+
+    async def _token(self, token: str) -> Principal:
+        principal = self.signer.verify(token)
+        if principal.kind == "service":
+            return principal
+        async with self.db.system() as conn:
+            revoked = principal.token_id is not None and await store.token_revoked_system(conn, principal.token_id)
+            active = await store.user_state_system(conn, principal.subject) if principal.kind == "user" else True
+        if revoked or not active:
+            raise Unauthenticated(NOT_AUTHENTICATED)
+        return principal
+
+    async def _api_key(self, key: str) -> Principal:
+        async with self.db.system() as conn:
+            record = await store.find_api_key_system(conn, hash_api_key(key))
+            if record is None or record.revoked_at is not None:
+                raise Unauthenticated(NOT_AUTHENTICATED)
+            await store.touch_api_key_system(conn, record.id, self.key_touch_s)
+        return Principal(subject=record.id, org=record.org, role=record.role, kind="api_key",
+                         display_name=record.name or record.id)

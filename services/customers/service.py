@@ -25,13 +25,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from footfall.services.core.db import Database
 from footfall.services.core.errors import InvalidArgument, NotFound
 from footfall.services.core.idempotency import claim_events
+from footfall.services.core.netguard import TargetPolicy
 from footfall.services.customers import exports, store
 from footfall.services.customers.behavior import BehaviorRules, resolve_rules
+from footfall.services.customers.webhook_targets import check_webhook_target, validate_webhook_url, webhook_policy
 from footfall.services.customers.conversion import (
     DEFAULT_WINDOW_S,
     NO_PURCHASE,
@@ -103,6 +104,13 @@ class CustomersConfig:
     webhook_backoff_max_s: float = 300.0
     webhook_timeout_s: float = 10.0
     dispatch_interval_s: float = 0.5
+    # Webhook targets (see webhook_targets.py): https only unless allowed; these CIDRs may be private/loopback.
+    webhook_allow_http: bool = False
+    webhook_allowed_networks: tuple[str, ...] = ()
+
+    @property
+    def webhook_policy(self) -> TargetPolicy:
+        return webhook_policy(self.webhook_allowed_networks)
 
     @classmethod
     def from_settings(cls, settings: Any) -> CustomersConfig:
@@ -119,11 +127,15 @@ class CustomersConfig:
             kw["journey"] = replace(base.journey, **journey_kw)
         mapping = {"conversion_window_s": "match_window_s", "journey_idle_flush_s": "idle_flush_s",
                    "webhook_max_attempts": "webhook_max_attempts", "webhook_backoff_s": "webhook_backoff_s",
-                   "webhook_backoff_max_s": "webhook_backoff_max_s", "webhook_timeout_s": "webhook_timeout_s"}
+                   "webhook_backoff_max_s": "webhook_backoff_max_s", "webhook_timeout_s": "webhook_timeout_s",
+                   "webhook_allow_http": "webhook_allow_http"}
         for setting, name in mapping.items():
             value = getattr(settings, setting, None)
             if value is not None:
                 kw[name] = value
+        networks = getattr(settings, "webhook_allowed_networks", None)
+        if networks:
+            kw["webhook_allowed_networks"] = tuple(networks)
         return replace(base, **kw)
 
 
@@ -159,14 +171,6 @@ def presence_of(rec: JourneyRecord) -> Presence:
         rec.id, j.entry_time, j.exit_time, tuple((s.zone, s.enter_time, s.exit_time) for s in rec.zone_stays),
         rec.camera_id, converted=bool(rec.transaction_ids) or PURCHASED in j.conversion_status,
     )
-
-
-def validate_webhook_url(url: str) -> str:
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidArgument("webhook url must be an absolute http(s) URL")
-    return url
 
 
 class Customers:
@@ -365,7 +369,8 @@ class Customers:
     async def create_webhook(
         self, org: str, url: str, events: Iterable[str] = (), secret: str = ""
     ) -> tuple[Webhook, str]:
-        url = validate_webhook_url(url)
+        url = validate_webhook_url(url, allow_http=self.config.webhook_allow_http)
+        await check_webhook_target(url, self.config.webhook_policy)
         wanted = list(dict.fromkeys(e.strip() for e in events if e.strip())) or list(WEBHOOK_EVENTS)
         unknown = [e for e in wanted if e not in WEBHOOK_EVENTS]
         if unknown:

@@ -18,6 +18,12 @@ Each POST carries the seed's JSON body and these headers:
 * ``X-Footfall-Timestamp``: Unix seconds when this attempt was signed;
 * ``X-Footfall-Signature``: ``sha256=`` + hex HMAC-SHA256 of ``"<timestamp>.<body>"`` with the webhook's
   secret. :func:`verify_signature` checks it (and the timestamp's age) on the receiving side.
+
+Deliveries connect through :class:`~footfall.services.core.netguard.GuardedTransport`: every address the
+URL's host resolves to *at delivery time* is checked (webhook_targets.py says which are allowed), so a name
+re-pointed at 127.0.0.1 or a metadata address after the webhook was created reaches nothing. A refused
+target fails the delivery for good and the log says only ``target address not allowed``: no socket error
+or response text that would make the delivery log a port scanner.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from footfall.v1 import customers_pb2
 
 from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus, make_envelope
+from footfall.services.core.netguard import REFUSED, GuardedTransport, refusal_of
 from footfall.services.core.tasks import cancel_and_wait
 from footfall.services.customers import store
 from footfall.services.customers.models import CUSTOMER_ENTRY, JOURNEY_COMPLETE
@@ -95,12 +102,21 @@ class AttemptResult:
     delivered: bool
     status_code: int
     error: str
+    # Not worth retrying whatever the status (the target is refused).
+    final: bool = False
 
 
-async def attempt(client: httpx.AsyncClient, url: str, body: bytes, headers: Mapping[str, str]) -> AttemptResult:
+async def attempt(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: Mapping[str, str], *, allow_http: bool = True
+) -> AttemptResult:
+    if not allow_http and not url.lower().startswith("https://"):
+        return AttemptResult(False, 0, REFUSED, final=True)
     try:
         response = await client.post(url, content=body, headers=dict(headers))
     except httpx.HTTPError as err:
+        refusal = refusal_of(err)
+        if refusal is not None:
+            return AttemptResult(False, 0, refusal, final=refusal == REFUSED)
         return AttemptResult(False, 0, f"{type(err).__name__}: {err}"[:500] or type(err).__name__)
     if 200 <= response.status_code < 300:
         return AttemptResult(True, response.status_code, "")
@@ -151,7 +167,10 @@ class Dispatcher:
     def start(self) -> None:
         self._stopping = False
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.config.webhook_timeout_s, follow_redirects=False)
+            self._client = httpx.AsyncClient(
+                transport=GuardedTransport(self.config.webhook_policy), timeout=self.config.webhook_timeout_s,
+                follow_redirects=False, trust_env=False,
+            )
         self._task = asyncio.create_task(self._run(), name="customers:dispatcher")
 
     async def stop(self) -> None:
@@ -230,10 +249,10 @@ class Dispatcher:
         assert self._client is not None
         body = encode_body(row["body"])
         headers = signed_headers(row["secret"], body, row["event"], row["event_id"], row["id"])
-        result = await attempt(self._client, row["url"], body, headers)
+        result = await attempt(self._client, row["url"], body, headers, allow_http=self.config.webhook_allow_http)
         number = int(row["attempts"]) + 1
         retry_in: float | None = None
-        if not result.delivered and number < self.config.webhook_max_attempts and (
+        if not result.delivered and not result.final and number < self.config.webhook_max_attempts and (
             result.status_code == 0 or retryable(result.status_code)
         ):
             retry_in = backoff_s(number, self.config.webhook_backoff_s, self.config.webhook_backoff_max_s)

@@ -117,9 +117,10 @@ class DemoFeed:
 
     def __init__(
         self, service: VisionService, org: str, data_dir: Path, grpc_target: Callable[[], str | None],
-        *, standard_path: Path = STANDARD_PATH, download: bool = True,
+        *, standard_path: Path = STANDARD_PATH, download: bool = True, credentials: Any = None,
     ) -> None:
         self.service = service
+        self._credentials = credentials  # a ServiceCredentials; None: the process's default
         self.org = org
         self.data_dir = Path(data_dir)
         self._target = grpc_target
@@ -155,7 +156,7 @@ class DemoFeed:
                 lines = (await asyncio.to_thread(self._scaled_line, video),)
             await self.service.start_stream(self.org, StreamRequest(
                 camera_id=DEMO_CAMERA, kind="path", target=str(video), lines=lines, loop=True, realtime=True,
-            ))
+            ), trusted=True)  # the platform's own sample video, wherever apt put it
             log.info("demo camera %s streaming %s in a loop (line %s at x=%g of %dx%d)", DEMO_CAMERA, video,
                      DEMO_LINE, DEMO_LINE_COORDS[0][0], *DEMO_RESOLUTION)
             self.started.set()
@@ -181,7 +182,7 @@ class DemoFeed:
         import grpc
 
         from footfall.v1 import common_pb2, occupancy_pb2, occupancy_pb2_grpc
-        from footfall.services.core.grpc import metadata_for
+        from footfall.services.core.tokens import default_service_credentials
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
@@ -191,7 +192,7 @@ class DemoFeed:
             target = self._target()
         if target is None:
             return False
-        md = metadata_for(self.org)
+        md = (self._credentials or default_service_credentials()).metadata(self.org)
         async with grpc.aio.insecure_channel(target) as channel:
             stub = occupancy_pb2_grpc.OccupancyServiceStub(channel)
             while True:

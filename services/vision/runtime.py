@@ -13,6 +13,7 @@ from footfall.services.core.grpc import GrpcServer
 from footfall.services.vision.demo import DemoFeed
 from footfall.services.vision.service import OccupancyLines, VisionService, detector_loader
 from footfall.services.vision.servicer import SERVICE_NAME, VisionServicer
+from footfall.services.vision.source_policy import SourcePolicy
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ async def start_vision(settings: Settings, db: Database, bus: EventBus, grpc_ser
             return settings.grpc_target
         return f"127.0.0.1:{grpc_server.port}" if grpc_server.port else None
 
-    service = VisionService(bus, detector_loader(settings), lines_provider=OccupancyLines(grpc_target))
+    service = VisionService(bus, detector_loader(settings), lines_provider=OccupancyLines(grpc_target),
+                            sources=SourcePolicy.from_settings(settings), max_image_pixels=settings.max_image_pixels)
     await service.start()
     grpc_server.add(vision_pb2_grpc.add_VisionServiceServicer_to_server,
                     VisionServicer(service, settings.default_org), SERVICE_NAME)

@@ -38,7 +38,9 @@ from footfall.services.core.errors import AlreadyExists, InvalidArgument, NotFou
 from footfall.services.core.events import EventBus
 from footfall.services.vision import publisher as pub
 from footfall.services.vision.lines import LineDirection, LineZone
-from footfall.services.vision.sources import STREAM_SCHEMES, Frame, FrameSource, SourceError, VideoFileSource
+from footfall.services.vision.image_limits import DEFAULT_MAX_PIXELS, check_image
+from footfall.services.vision.source_policy import SourcePolicy
+from footfall.services.vision.sources import Frame, FrameSource, SourceError, VideoFileSource
 from footfall.services.vision.track import Track
 from footfall.services.vision.tracking import TrackerConfig
 from footfall.services.vision.workers import (
@@ -252,9 +254,11 @@ class OccupancyLines:
     it has started). Any failure (occupancy not running, camera unknown) means no lines, with a log line.
     """
 
-    def __init__(self, target: Callable[[], str | None], *, timeout: float = 5.0) -> None:
+    def __init__(self, target: Callable[[], str | None], *, timeout: float = 5.0, credentials: Any = None) -> None:
         self._target = target
         self.timeout = timeout
+        # A ServiceCredentials; None: the process's default (set by whoever starts the platform).
+        self._credentials = credentials
         self._channel: Any = None
 
     def _stub(self) -> Any:
@@ -269,16 +273,20 @@ class OccupancyLines:
             self._channel = grpc.aio.insecure_channel(target)
         return occupancy_pb2_grpc.OccupancyServiceStub(self._channel)
 
+    def _metadata(self, org: str) -> Any:
+        from footfall.services.core.tokens import default_service_credentials
+
+        return (self._credentials or default_service_credentials()).metadata(org)
+
     async def find_camera(self, org: str, camera_id: str) -> Any | None:
         from footfall.v1 import occupancy_pb2
-        from footfall.services.core.grpc import metadata_for
 
         stub = self._stub()
         token = ""
         while True:
             reply = await stub.ListCameras(
                 occupancy_pb2.ListCamerasRequest(include_inactive=True, page_size=100, page_token=token),
-                metadata=metadata_for(org), timeout=self.timeout,
+                metadata=self._metadata(org), timeout=self.timeout,
             )
             for camera in reply.cameras:
                 if camera.camera_id == camera_id:
@@ -289,7 +297,6 @@ class OccupancyLines:
 
     async def __call__(self, org: str, camera_id: str) -> LineSet:
         from footfall.v1 import common_pb2, occupancy_pb2
-        from footfall.services.core.grpc import metadata_for
 
         try:
             camera = await self.find_camera(org, camera_id)
@@ -302,7 +309,7 @@ class OccupancyLines:
             while True:
                 reply = await stub.ListLines(
                     occupancy_pb2.ListLinesRequest(camera_id=camera.id, page_size=100, page_token=token),
-                    metadata=metadata_for(org), timeout=self.timeout,
+                    metadata=self._metadata(org), timeout=self.timeout,
                 )
                 lines.extend(reply.lines)
                 token = reply.next_page_token
@@ -379,6 +386,8 @@ class VisionService:
         lines_provider: ``(org, camera_id) -> LineSet`` for cameras started without lines.
         max_batch / batch_window_s: See :class:`AnalysisEngine`.
         pushed_idle_s: A pushed camera without frames for this long is closed (its tracks end).
+        sources: Which files and URLs callers may stream (default: no files; URLs by the network rule).
+        max_image_pixels: Pushed images with more pixels are refused (TooLarge) before they are decoded.
     """
 
     def __init__(
@@ -390,8 +399,12 @@ class VisionService:
         max_batch: int = 8,
         batch_window_s: float = 0.01,
         pushed_idle_s: float = 60.0,
+        sources: SourcePolicy | None = None,
+        max_image_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.bus = bus
+        self.sources = sources or SourcePolicy()
+        self.max_image_pixels = max_image_pixels
         self.engine = AnalysisEngine(load_detector, max_batch=max_batch, batch_window_s=batch_window_s)
         self.publisher = pub.EventPublisher(bus)
         self.lines_provider = lines_provider
@@ -456,8 +469,12 @@ class VisionService:
             log.warning("no occupancy lines for %s/%s: %s", org, camera_id, exc)
             return LineSet()
 
-    async def start_stream(self, org: str, request: StreamRequest) -> CameraSession:
-        """Start analysing a camera's source; returns its session (status connecting)."""
+    async def start_stream(self, org: str, request: StreamRequest, *, trusted: bool = False) -> CameraSession:
+        """Start analysing a camera's source; returns its session (status connecting).
+
+        ``trusted``: the source comes from the platform itself (the demo feed), not from a caller, so the
+        source policy (media roots, URL targets) is not applied.
+        """
         if self._closing:
             raise Unavailable("vision service is stopping")
         camera_id = validate_camera_id(request.camera_id)
@@ -469,14 +486,17 @@ class VisionService:
             raise InvalidArgument("session_id must be 1-64 letters, digits, '-' or '_'")
         _unique(request.zones, "zone", lambda z: z.name)
         kind, target = request.kind, request.target
+        open_target = target  # what the worker opens: the real path of a file, which callers never see
         if kind == "url":
-            target = str(target).strip()
-            if not target.lower().startswith(STREAM_SCHEMES):
-                raise InvalidArgument(f"url must start with one of {', '.join(STREAM_SCHEMES)}")
+            target = open_target = str(target).strip()
+            if not trusted:
+                await self.sources.stream_url(target)
         elif kind == "path":
-            target = str(target).strip()
+            target = open_target = str(target).strip()
             if not target:
                 raise InvalidArgument("path is required")
+            if not trusted:
+                open_target = str(await asyncio.to_thread(self.sources.media_file, target))
         elif kind == "device":
             if not isinstance(target, int) or target < 0:
                 raise InvalidArgument("device_index must be 0 or more")
@@ -493,9 +513,9 @@ class VisionService:
             fps = LIVE_FRAME_RATE
             if kind == "path":
                 try:
-                    first_source = await asyncio.to_thread(VideoFileSource, target)
+                    first_source = await asyncio.to_thread(VideoFileSource, open_target)
                 except SourceError as exc:
-                    raise InvalidArgument(str(exc)) from None
+                    raise InvalidArgument(str(exc).replace(str(open_target), str(target))) from None
                 fps = first_source.fps or LIVE_FRAME_RATE
             if max_fps:
                 fps = min(fps, max_fps) if kind == "path" else max_fps
@@ -515,7 +535,7 @@ class VisionService:
                 max_fps=max_fps, loop=request.loop, realtime=request.realtime, max_frames=request.max_frames,
                 max_reconnect_attempts=request.max_reconnect_attempts,
             )
-            opener = open_stream_source(kind, target, max_reconnect_attempts=request.max_reconnect_attempts)
+            opener = open_stream_source(kind, open_target, max_reconnect_attempts=request.max_reconnect_attempts)
             worker = StreamWorker(session, opener, options, first_source)
             self._sessions[(org, camera_id)] = session
             self._workers[(org, camera_id)] = worker
@@ -584,6 +604,10 @@ class VisionService:
         camera_id = validate_camera_id(camera_id or DEFAULT_PUSH_CAMERA)
         if not image:
             raise InvalidArgument(IMAGE_REQUIRED)
+        try:  # the header's pixel count, before decoding allocates it
+            check_image(image, self.max_image_pixels)
+        except InvalidArgument:
+            raise InvalidArgument(IMAGE_UNDECODABLE) from None
         decoded = await asyncio.to_thread(decode_image, bytes(image))
         if decoded is None:
             raise InvalidArgument(IMAGE_UNDECODABLE)

@@ -13,7 +13,11 @@ seconds) and is closed with :meth:`FrameSource.close` (or a ``with`` block).
   :class:`SourceError`. Timestamps are wall-clock (``time.time()``) at capture.
 * :class:`PushedFrameSource` is a bounded queue that clients push frames (arrays or encoded
   JPEG/PNG bytes) into; when the consumer is slower the oldest frames are dropped, so a live
-  client never builds up latency.
+  client never builds up latency. Encoded bytes are checked for their pixel count from the header
+  before they are decoded (:mod:`footfall.services.vision.image_limits`).
+
+Which files and URLs a *caller* may stream is decided before a source is opened, by
+:mod:`footfall.services.vision.source_policy`; the classes here open what they are given.
 
 :func:`open_source` picks the right class from a string: a number is a camera index, a URL with
 a scheme (``rtsp://``, ``http://`` ...) is a stream, anything else is a file path.
@@ -36,6 +40,9 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 import numpy as np
+
+from footfall.services.core.errors import FootfallError
+from footfall.services.vision.image_limits import DEFAULT_MAX_PIXELS, check_image
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +288,9 @@ class PushedFrameSource(FrameSource):
     once the queue is drained.
     """
 
-    def __init__(self, maxsize: int = 8, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, maxsize: int = 8, *, clock: Callable[[], float] = time.time, max_image_pixels: int = DEFAULT_MAX_PIXELS
+    ) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be >= 1")
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=maxsize + 1)  # +1 keeps room for the end marker
@@ -290,16 +299,17 @@ class PushedFrameSource(FrameSource):
         self._closed = False
         self._clock = clock
         self._next_index = 0
+        self.max_image_pixels = max_image_pixels
         self.dropped = 0
 
     def push(self, image: np.ndarray | bytes, timestamp: float | None = None) -> int:
         """Queue one frame (BGR array, or encoded image bytes); returns its index.
 
         Raises:
-            SourceError: The source is closed, or the bytes are not a decodable image, or the
-                array is not an (H, W, 3) ``uint8`` image.
+            SourceError: The source is closed, or the bytes are not a decodable image (or have more
+                than ``max_image_pixels`` pixels), or the array is not an (H, W, 3) ``uint8`` image.
         """
-        frame_image = _as_bgr(image)
+        frame_image = _as_bgr(image, self.max_image_pixels)
         with self._lock:
             if self._closed:
                 raise SourceError("pushed-frame source is closed")
@@ -331,8 +341,12 @@ class PushedFrameSource(FrameSource):
             self._queue.put_nowait(_END)
 
 
-def _as_bgr(image: np.ndarray | bytes) -> np.ndarray:
+def _as_bgr(image: np.ndarray | bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     if isinstance(image, (bytes, bytearray, memoryview)):
+        try:
+            check_image(image, max_pixels)
+        except FootfallError as err:
+            raise SourceError(str(err)) from None
         cv2 = _cv2()
         decoded = cv2.imdecode(np.frombuffer(image, dtype=np.uint8), cv2.IMREAD_COLOR)
         if decoded is None:

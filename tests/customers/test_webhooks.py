@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,8 @@ from tests.conftest import unique_org
 from tests.customers.factories import tick, visit_events
 
 T0 = 1_700_100_000.0
+# The receivers here listen on 127.0.0.1 over plain http, which webhooks refuse unless allowed.
+LOCAL_RECEIVERS: dict[str, Any] = {"webhook_allow_http": True, "webhook_allowed_networks": ("127.0.0.0/8",)}
 
 
 @dataclass
@@ -78,7 +81,7 @@ def receiver() -> Iterator[Receiver]:
 async def test_deliveries_retry_with_backoff_until_the_server_accepts(database: Database, receiver: Receiver) -> None:
     org = unique_org()
     config = CustomersConfig(webhook_backoff_s=0.3, webhook_backoff_max_s=5, webhook_max_attempts=5,
-                             dispatch_interval_s=0.05, idle_flush_s=3600)
+                             dispatch_interval_s=0.05, idle_flush_s=3600, **LOCAL_RECEIVERS)
     svc = Customers(database, config=config)
     hook, secret = await svc.create_webhook(org, receiver.url, secret="s3cret")
     assert secret == "s3cret" and hook.events == ["customer_entry", "journey_complete"]
@@ -132,7 +135,7 @@ async def test_permanent_errors_and_unreachable_hosts_end_failed(database: Datab
     org = unique_org()
     receiver.fail_first, receiver.status_after = 0, 404
     config = CustomersConfig(webhook_backoff_s=0.05, webhook_max_attempts=3, dispatch_interval_s=0.05,
-                             idle_flush_s=3600, webhook_timeout_s=2)
+                             idle_flush_s=3600, webhook_timeout_s=2, **LOCAL_RECEIVERS)
     svc = Customers(database, config=config)
     gone, _ = await svc.create_webhook(org, receiver.url, ["customer_entry"])
     dead, _ = await svc.create_webhook(org, f"http://127.0.0.1:{free_port()}/nobody", ["customer_entry"])

@@ -8,6 +8,7 @@ events. The detector is loaded once per session and shared by every service inst
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -21,13 +22,25 @@ import pytest
 from nats.aio.msg import Msg
 
 from footfall.v1 import events_pb2, vision_pb2, vision_pb2_grpc
+from footfall.services.core.config import Settings
 from footfall.services.core.events import EventBus
-from footfall.services.core.grpc import GrpcServer, metadata_for
+from footfall.services.core.grpc import GrpcServer
 from footfall.services.vision.service import LinesProvider, VisionService
 from footfall.services.vision.servicer import SERVICE_NAME, VisionServicer
-from tests.conftest import unique_org
+from footfall.services.vision.source_policy import SourcePolicy
+from tests.conftest import AuthKit, test_data_dir, unique_org
 
 VIDEO = "video/pets2009_s2l1_480x360.avi"
+
+_AUTH: list[AuthKit] = []
+
+
+@pytest.fixture(autouse=True)
+def vision_auth(auth: AuthKit) -> AuthKit:
+    """Every vision test's servers authenticate with the session's kit (see start_vision_stack)."""
+    if not _AUTH:
+        _AUTH.append(auth)
+    return auth
 
 
 @pytest.fixture(scope="session")
@@ -101,10 +114,12 @@ class Vision:
     bus: EventBus
     org: str
     events: Collected
+    auth: AuthKit
 
     @property
     def md(self) -> Any:
-        return metadata_for(self.org)
+        """An org admin of this stack's organisation."""
+        return self.auth.metadata(self.org)
 
     async def wait_finished(self, camera_id: str, timeout: float = 240.0) -> vision_pb2.Stream:
         """Poll GetStream until the stream is stopped or failed."""
@@ -118,14 +133,23 @@ class Vision:
             await asyncio.sleep(0.1)
 
 
+def stream_sources() -> SourcePolicy:
+    """Streams here read the shared footage and files the tests write under the temp folder, and may reach
+    local test servers (a refused loopback URL is tested in tests/security)."""
+    roots = [p for p in (test_data_dir(), Path(tempfile.gettempdir())) if p is not None]
+    return SourcePolicy.from_settings(Settings(media_roots=roots, camera_networks=["127.0.0.0/8"]))
+
+
 async def start_vision_stack(
     bus: EventBus, detector: Any, *, lines_provider: LinesProvider | None = None,
-    load_detector: Callable[[], Any] | None = None, **service_options: Any
+    load_detector: Callable[[], Any] | None = None, auth: AuthKit | None = None, **service_options: Any
 ) -> Vision:
+    auth = auth or _AUTH[0]
+    service_options.setdefault("sources", stream_sources())
     service = VisionService(bus, load_detector or (lambda: detector), lines_provider=lines_provider,
                             **service_options)
     await service.start()
-    server = GrpcServer("127.0.0.1", 0)
+    server = GrpcServer("127.0.0.1", 0, authenticator=auth.authenticator)
     org = unique_org("vis")
     server.add(vision_pb2_grpc.add_VisionServiceServicer_to_server, VisionServicer(service, org), SERVICE_NAME)
     port = await server.start()
@@ -140,7 +164,7 @@ async def start_vision_stack(
 
     await bus.nc.subscribe(f"{bus.prefix}.{org}.vision.>", cb=on_message)
     await bus.nc.flush()
-    return Vision(service, server, port, channel, vision_pb2_grpc.VisionServiceStub(channel), bus, org, events)
+    return Vision(service, server, port, channel, vision_pb2_grpc.VisionServiceStub(channel), bus, org, events, auth)
 
 
 async def stop_vision_stack(v: Vision) -> None:

@@ -36,7 +36,7 @@ async def test_video_to_occupancy_counts(
     settings = Settings(data_dir=tmp_path, default_org=v.org, nats_stream=event_bus.stream,
                         nats_subject_prefix=event_bus.prefix)
     # Occupancy on its own gRPC server in this process (vision's is already serving), over the same bus.
-    occ_server = GrpcServer("127.0.0.1", 0)
+    occ_server = GrpcServer("127.0.0.1", 0, authenticator=v.auth.authenticator)
     occupancy = await start_occupancy(settings, database, event_bus, occ_server, schedule=False)
     port_box["port"] = await occ_server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port_box['port']}")

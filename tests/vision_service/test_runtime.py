@@ -12,16 +12,16 @@ from footfall.v1 import occupancy_pb2, occupancy_pb2_grpc, vision_pb2, vision_pb
 from footfall.services.core.config import Settings
 from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus
-from footfall.services.core.grpc import GrpcServer, metadata_for
+from footfall.services.core.grpc import GrpcServer
 from footfall.services.vision.demo import DEMO_CAMERA, DemoFeed, find_sample_video, local_video_path
 from footfall.services.vision.runtime import start_vision
-from tests.conftest import unique_org
+from tests.conftest import AuthKit, unique_org
 
 pytestmark = pytest.mark.data
 
 
 async def test_demo_registers_camera_with_occupancy_and_streams(
-    event_bus: EventBus, database: Database, pets_video: Path, tmp_path: Path
+    event_bus: EventBus, database: Database, pets_video: Path, tmp_path: Path, auth: AuthKit
 ) -> None:
     from footfall.services.occupancy.runtime import start_occupancy
 
@@ -31,8 +31,9 @@ async def test_demo_registers_camera_with_occupancy_and_streams(
     sample.symlink_to(pets_video)
     org = unique_org("demo")
     settings = Settings(data_dir=tmp_path, default_org=org, demo=True, nats_stream=event_bus.stream,
-                        nats_subject_prefix=event_bus.prefix, grpc_host="127.0.0.1", grpc_port=0)
-    server = GrpcServer(settings.grpc_host, settings.grpc_port)
+                        nats_subject_prefix=event_bus.prefix, grpc_host="127.0.0.1", grpc_port=0,
+                        **auth.settings_overrides())
+    server = GrpcServer(settings.grpc_host, settings.grpc_port, authenticator=auth.authenticator)
     occupancy = await start_occupancy(settings, database, event_bus, server, schedule=False)
     vision = await start_vision(settings, database, event_bus, server)
     port = await server.start()
@@ -40,7 +41,7 @@ async def test_demo_registers_camera_with_occupancy_and_streams(
     try:
         assert vision.demo is not None
         await asyncio.wait_for(vision.demo.started.wait(), 60)
-        md = metadata_for(org)
+        md = auth.metadata(org)
         occ = occupancy_pb2_grpc.OccupancyServiceStub(channel)
         cameras = (await occ.ListCameras(occupancy_pb2.ListCamerasRequest(), metadata=md)).cameras
         demo = {c.camera_id: c for c in cameras}[DEMO_CAMERA]

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # More than this many crossings on one camera within one minute raises `anomaly_detected`.
     anomaly_crossings_per_minute: int = 120
     ingest_batch_size: int = 1000
+    # Live occupancy this process committed is served from memory for this long (0: always from PostgreSQL).
+    occupancy_live_cache_s: float = 1.0
 
     # Customers: journeys, conversion, webhooks (None keeps the service's documented default)
     # JSON or TOML file of behaviour rules (see services/customers/behavior.py).
@@ -137,6 +139,9 @@ class Settings(BaseSettings):
     rate_limit_login: str = "10/minute"
     rate_limit_statistics: str = "100/hour"
     rate_limit_enabled: bool = True
+    # Reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` names the client; from anyone else the header is
+    # ignored and the socket peer is the client (rate limits, audit log).
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     # GraphQL limits
     graphql_max_depth: int = 10

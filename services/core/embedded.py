@@ -88,23 +88,64 @@ def nats_server_binary() -> str:
 
 
 class NatsServer:
-    """A nats-server with JetStream on a loopback port, its store in `store_dir`."""
+    """A nats-server with JetStream on a loopback port, its store in `store_dir`, open only to its own user.
+
+    The credentials are generated for each instance (kept across `restart`) and reach nats-server through a
+    0600 config file in `store_dir`, never its command line, which any local user can read with `ps`. `url`
+    carries them (`nats://footfall:<password>@host:port`): hand it to `EventBus` as is, and log `address`.
+    """
+
+    USER = "footfall"
+    CONFIG_NAME = "nats-server.conf"
 
     def __init__(self, store_dir: Path, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+        import secrets
+
         self.store_dir = Path(store_dir)
         self.host = host
         self.port = port or free_port(host)
+        self.user = self.USER
+        self.password = secrets.token_urlsafe(32)
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: BinaryIO | None = None
 
     @property
-    def url(self) -> str:
+    def address(self) -> str:
+        """The server without its credentials, for logs and messages."""
         return f"nats://{self.host}:{self.port}"
 
+    @property
+    def url(self) -> str:
+        return f"nats://{self.user}:{self.password}@{self.host}:{self.port}"
+
+    @property
+    def config_path(self) -> Path:
+        return self.store_dir / self.CONFIG_NAME
+
+    def _write_config(self) -> Path:
+        import json
+        import os
+
+        # JSON strings are valid NATS config strings (quotes and backslashes escaped).
+        text = "\n".join([
+            f"host: {json.dumps(self.host)}",
+            f"port: {self.port}",
+            f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))} }}",
+            f"authorization {{ user: {json.dumps(self.user)}, password: {json.dumps(self.password)} }}",
+            "",
+        ])
+        # Created 0600 (and narrowed if an older copy was wider); O_NOFOLLOW: never write through a planted link.
+        fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(text)
+        return self.config_path
+
     def start(self, timeout: float = 10.0) -> str:
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        args = [nats_server_binary(), "-js", "-a", self.host, "-p", str(self.port), "-sd", str(self.store_dir)]
-        log.info("starting nats-server on %s (store %s)", self.url, self.store_dir)
+        """Start nats-server and return `url` (with the credentials)."""
+        self.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        args = [nats_server_binary(), "-c", str(self._write_config())]
+        log.info("starting nats-server on %s (store %s)", self.address, self.store_dir)
         self._log = open(self.store_dir / "nats-server.log", "ab")  # never an unread pipe: it would block the server
         # Its own session: a Ctrl-C at the terminal reaches only footfall, which then stops nats-server
         # after the services have published their last events (pg_ctl detaches PostgreSQL the same way).

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import nats
 from footfall.v1 import events_pb2
@@ -65,6 +66,20 @@ def unpack(envelope: events_pb2.EventEnvelope, message_type: type[M]) -> M:
     if not envelope.payload.Unpack(message):
         raise ValueError(f"event {envelope.event_id} carries {envelope.payload.type_url}, not {message_type.DESCRIPTOR.full_name}")
     return message
+
+
+def redact_url(url: str) -> str:
+    """`url` fit for a log: the password or token it may carry (`nats://user:secret@host`) replaced by `***`."""
+    return ",".join(_redact_one(server.strip()) for server in url.split(","))
+
+
+def _redact_one(server: str) -> str:
+    parts = urlsplit(server)
+    if parts.username is None and parts.password is None:
+        return server
+    who = f"{parts.username}:***" if parts.password is not None else "***"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{who}@{host}"))
 
 
 @dataclass
@@ -122,10 +137,10 @@ class EventBus:
     async def connect(self) -> None:
         async def on_disconnect() -> None:
             if not self._closing:
-                log.warning("NATS disconnected from %s; reconnecting", self.url)
+                log.warning("NATS disconnected from %s; reconnecting", redact_url(self.url))
 
         async def on_reconnect() -> None:
-            log.info("NATS reconnected to %s", self.url)
+            log.info("NATS reconnected to %s", redact_url(self.url))
 
         async def on_error(err: Exception) -> None:
             log.debug("NATS client error: %s", err)

@@ -35,7 +35,10 @@ def service_starters() -> dict[str, ServiceStarter]:
     """Every service that can run in this process, by name (imported lazily: each pulls its own deps)."""
     starters: dict[str, ServiceStarter] = {}
 
+    from footfall.services.accounts.runtime import start_accounts
     from footfall.services.occupancy.runtime import start_occupancy
+
+    starters["accounts"] = start_accounts
 
     starters["occupancy"] = start_occupancy
     try:
@@ -124,34 +127,37 @@ class Platform:
         self.runtimes: dict[str, ServiceRuntime] = {}
         self.channel: grpc.aio.Channel | None = None
         self.app: Any = None
+        self.authenticator: Any = None
+        #: The platform admin's password when this start generated it (printed once, never stored).
+        self.generated_admin_password: str | None = None
 
     async def start(self) -> None:
+        from footfall.services.accounts.authenticator import Authenticator
+        from footfall.services.core.tokens import ServiceCredentials, TokenSigner, set_default_service_credentials
+
         self.infra = await start_infrastructure(self.settings)
+        signer = TokenSigner.from_settings(self.settings)
+        self.authenticator = Authenticator(self.infra.db, signer, cache_s=self.settings.auth_cache_s)
+        set_default_service_credentials(ServiceCredentials(signer, "footfall"))
+        self.generated_admin_password = await bootstrap_accounts(self.settings, self.infra.db, self.authenticator)
         starters = service_starters()
         names = self.service_names or list(starters)
         unknown = set(names) - set(starters)
         if unknown:
             raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}; choose from {', '.join(starters)}")
         if names:
-            self.grpc_server = GrpcServer(self.settings.grpc_host, self.settings.grpc_port)
+            self.grpc_server = GrpcServer(self.settings.grpc_host, self.settings.grpc_port,
+                                          authenticator=self.authenticator)
             for name in names:
                 self.runtimes[name] = await starters[name](self.settings, self.infra.db, self.infra.bus, self.grpc_server)
             self.grpc_port = await self.grpc_server.start()
         if self.gateway:
             from footfall.graph.app import create_app
-            from footfall.graph.rest.customers import routes as customers_routes
-            from footfall.graph.rest.vision import routes as vision_routes
-            from footfall.graph.schema import DEFAULT_MODULES, build_schema
-            from footfall.graph.schema.customers import CUSTOMERS
-            from footfall.graph.schema.vision import VISION
 
             target = self.settings.grpc_target or f"127.0.0.1:{self.grpc_port}"
             self.channel = grpc.aio.insecure_channel(target)
             self.app = create_app(
-                self.settings, self.channel, health_check=self.health,
-                extra_routes=[*vision_routes(self.channel, self.settings),
-                              *customers_routes(self.channel, self.settings)],
-                schema=build_schema([*DEFAULT_MODULES, VISION, CUSTOMERS]),
+                self.settings, self.channel, health_check=self.health, authenticator=self.authenticator
             )
 
     async def health(self) -> dict[str, str]:
@@ -180,6 +186,37 @@ class Platform:
             await self.infra.close()
 
 
+async def bootstrap_accounts(settings: Settings, db: Database, authenticator: Any) -> str | None:
+    """First run: the default organisation and the platform admin (from FOOTFALL_ADMIN_USERNAME /
+    FOOTFALL_ADMIN_PASSWORD, else with a generated password, returned to be printed once)."""
+    from footfall.services.accounts.runtime import build_accounts
+
+    accounts, _ = build_accounts(settings, db, authenticator)
+    await accounts.ensure_org(settings.default_org)
+    return await accounts.ensure_platform_admin(settings.admin_username, settings.admin_email, settings.admin_password)
+
+
+def login_banner(settings: Settings, generated_password: str | None) -> str:
+    """What `footfall up` prints about logging in (the generated password only on the run that made it)."""
+    url = f"http://{settings.http_host}:{settings.http_port}"
+    lines = [f"Log in at {url} (POST /admin/login) as '{settings.admin_username}'."]
+    if generated_password:
+        lines += [
+            "",
+            "*" * 64,
+            f"  First run: created the platform admin '{settings.admin_username}'",
+            f"  password: {generated_password}",
+            "  It is shown only this once; set FOOTFALL_ADMIN_PASSWORD before the first run to choose it.",
+            "*" * 64,
+        ]
+    elif settings.admin_password:
+        lines.append("The password is FOOTFALL_ADMIN_PASSWORD.")
+    else:
+        lines.append("The password was printed on the first run (create another admin: footfall users create).")
+    lines.append("API keys for cameras and integrations: footfall apikeys create --org ORG --role device --name NAME")
+    return "\n".join(lines)
+
+
 async def serve(settings: Settings, *, services: list[str] | None = None, gateway: bool = True) -> None:
     """Run until interrupted (Ctrl-C / SIGTERM), then stop everything cleanly."""
     import signal
@@ -188,6 +225,8 @@ async def serve(settings: Settings, *, services: list[str] | None = None, gatewa
 
     platform = Platform(settings, services=services, gateway=gateway)
     await platform.start()
+    if platform.generated_admin_password or settings.demo:
+        print(login_banner(settings, platform.generated_admin_password), flush=True)
     try:
         if gateway:
             config = uvicorn.Config(

@@ -1,151 +1,206 @@
-"""The gateway: Strawberry GraphQL and the REST compatibility routes on one Starlette app.
+"""The gateway: one FastAPI app with every domain's REST routes and one Strawberry GraphQL schema.
 
     app = create_app(settings, channel)            # channel: a grpc.aio.Channel to the services
     uvicorn.run(app, host=settings.http_host, port=settings.http_port)
 
-Routes: `/graphql` (queries, mutations, subscriptions over graphql-transport-ws and graphql-ws, GraphiQL),
-`/api/occupancy/...` (seed 001), `/health`, `/metrics`, `/openapi.json`, `/docs`, and the dashboard at `/`.
-The app owns no connection: the caller opens the channel before and closes it after.
+Each domain (`graph/<domain>/`, a `GatewayDomain`) is registered the same way: its router, its other routes,
+its GraphQL module, its service's health. Every route needs a credential (`footfall.graph.security.auth`)
+except `/health`; `/metrics` is behind its token, a separate bind, or a platform admin's login. The app owns no
+connection: the caller opens the channel before and closes it after.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import grpc
-import strawberry
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
+from fastapi import Depends, FastAPI
+from footfall.graph.core.client import Clients
+from footfall.graph.core.domain import GatewayDomain
+from footfall.graph.core.errors import EXCEPTION_HANDLERS
+from footfall.graph.core.graphql import GatewayGraphQL
+from footfall.graph.core.metrics import GatewayMetrics, MetricsMiddleware
+from footfall.graph.core.pages import GRAPHIQL_PAGE, STATIC_DIR, SWAGGER_PAGE, asset_routes
+from footfall.graph.core.schema import GatewaySchema, build_schema, error_code
+from footfall.graph.security.auth import CredentialVerifier, current_caller
+from footfall.graph.security.graphql import graphql_extensions
+from footfall.graph.security.http import install_http_hardening
+from footfall.graph.security.ratelimit import install_rate_limits
+from footfall.services.core import errors
+from footfall.services.core.config import Settings
+from footfall.services.core.principal import Role
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.types.unset import UnsetType
-
-from footfall.graph.clients import Clients
-from footfall.graph.metrics import GatewayMetrics, MetricsMiddleware
-from footfall.graph.rest import occupancy as occupancy_rest
-from footfall.graph.rest.docs import docs_routes
-from footfall.graph.rest.errors import http_exception_handler, unhandled_exception_handler
-from footfall.graph.rest.openapi import openapi_document
-from footfall.graph.rest.routing import Endpoint, RestRouter
-from footfall.graph.schema import build_schema
-from footfall.graph.schema.context import GraphContext
-from footfall.services.core.config import Settings
-from footfall.services.core.errors import InvalidArgument
+from starlette.routing import Route, WebSocketRoute
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 log = logging.getLogger(__name__)
 
 # Extra health checks: each dependency's name -> "ok" (or True) when it is up, else what is wrong (or False).
 HealthCheck = Callable[[], Awaitable[Mapping[str, str | bool]]]
 
-REST_ROUTERS: tuple[RestRouter, ...] = (occupancy_rest.router,)
+
+def default_domains() -> tuple[GatewayDomain, ...]:
+    """Every domain of the platform, in the order their routes are matched."""
+    from footfall.graph import accounts, customers, dashboard, occupancy, vision
+
+    return (accounts.DOMAIN, occupancy.DOMAIN, vision.DOMAIN, customers.DOMAIN, dashboard.DOMAIN)
 
 
-class GatewayGraphQL(GraphQL):
-    """Strawberry's ASGI view with the gateway's context (organisation, clients)."""
+def gateway_schema(domains: Sequence[GatewayDomain], settings: Settings) -> GatewaySchema:
+    """The domains' GraphQL modules as one schema, with the cost limits and unexpected errors masked."""
+    return build_schema(
+        [d.schema for d in domains if d.schema is not None],
+        extensions=[
+            *(_factory(e) for e in graphql_extensions(settings)),
+            partial(MaskErrors, should_mask_error=_unexpected),
+        ],
+    )
 
-    def __init__(self, schema: strawberry.Schema, settings: Settings, clients: Clients, **kw: Any) -> None:
-        super().__init__(schema, **kw)
-        self.settings = settings
-        self.clients = clients
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> GraphContext:  # type: ignore[override]
-        return GraphContext(request, response, self.settings, self.clients)
+def _unexpected(error: GraphQLError) -> bool:
+    """Errors clients see as "Unexpected error.": exceptions that are not domain errors (never quoted)."""
+    return error.original_error is not None and error_code(error.original_error) is None
 
-    async def on_ws_connect(self, context: GraphContext) -> UnsetType | dict[str, object] | None:  # type: ignore[override]
-        try:
-            org = context.org  # from the payload's `org`, the header, or the default
-        except InvalidArgument as err:
-            raise ConnectionRejectionError({"message": str(err)}) from None
-        return {"org": org}
+
+def _factory(extension: Any) -> Any:
+    """A fresh copy per operation of an extension given as an instance (they keep per-operation state)."""
+    return partial(copy.copy, extension) if isinstance(extension, SchemaExtension) else extension
 
 
 def create_app(
     settings: Settings,
     channel: grpc.aio.Channel,
     *,
-    extra_routes: Sequence[BaseRoute | RestRouter] = (),
+    domains: Sequence[GatewayDomain] | None = None,
+    authenticator: CredentialVerifier | None = None,
     health_check: HealthCheck | None = None,
-    schema: strawberry.Schema | None = None,
     rpc_timeout_s: float = 10.0,
-) -> Starlette:
+) -> FastAPI:
     """The gateway app over `channel`.
 
-    `extra_routes`: more Starlette routes, or `RestRouter`s (which also join `/openapi.json`).
-    `health_check`: extra dependency checks for `/health` (the gRPC services are always checked).
-    `schema`: a schema composed with more domains (`footfall.graph.schema.build_schema([...])`).
+    `domains`: what it serves (default: all, `default_domains()`). `authenticator`: turns credentials into
+    principals (default: the accounts service over `channel`). `health_check`: extra dependency checks for
+    `/health` (each domain's service is always checked).
     """
+    if domains is None:
+        domains = default_domains()
+    if authenticator is None:
+        from footfall.graph.accounts.verifier import AccountsVerifier
+
+        authenticator = AccountsVerifier(channel, settings)
     clients = Clients(channel, timeout=rpc_timeout_s)
     metrics = GatewayMetrics()
-    routers = [*REST_ROUTERS, *(r for r in extra_routes if isinstance(r, RestRouter))]
-    plain_routes = [r for r in extra_routes if not isinstance(r, RestRouter)]
-    endpoints: list[Endpoint] = [ep for r in routers for ep in r.endpoints]
-    openapi = openapi_document(endpoints)
-
     graphql_app = GatewayGraphQL(
-        schema or build_schema(),
+        gateway_schema(domains, settings),
         settings,
         clients,
+        GRAPHIQL_PAGE,
         keep_alive=True,
         keep_alive_interval=15,
         connection_init_wait_timeout=timedelta(seconds=30),
     )
-
-    async def health_endpoint(request: Request) -> JSONResponse:
-        checks = await _run_health_checks(clients, health_check)
-        if all(v == "ok" for v in checks.values()):
-            return JSONResponse({"status": "healthy"})
-        return JSONResponse({"status": "degraded", "checks": checks}, status_code=503)
-
-    async def openapi_endpoint(request: Request) -> JSONResponse:
-        return JSONResponse(openapi)
-
-    dashboard = _dashboard_html()
-
-    async def dashboard_endpoint(request: Request) -> HTMLResponse:
-        return HTMLResponse(dashboard)
-
-    routes: list[BaseRoute] = [
-        Route("/", dashboard_endpoint, methods=["GET"], name="dashboard"),
-        Route("/graphql", graphql_app, name="graphql"),
-        WebSocketRoute("/graphql", graphql_app, name="graphql-ws"),
-        Route("/health", health_endpoint, methods=["GET"], name="health"),
-        Route("/metrics", metrics.endpoint, methods=["GET"], name="metrics"),
-        Route("/openapi.json", openapi_endpoint, methods=["GET"], name="openapi"),
-        *docs_routes(),
-        *(route for r in routers for route in r.starlette_routes(clients, settings)),
-        *plain_routes,
-    ]
-    app = Starlette(
-        routes=routes,
-        middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
-        exception_handlers={HTTPException: http_exception_handler, Exception: unhandled_exception_handler},
+    app = FastAPI(
+        title="Footfall",
+        summary="In-store retail analytics from cameras: the REST compatibility API (GraphQL: /graphql).",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served below, behind the login
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     # The seeds' paths are exact: `/cameras/` is not `/cameras`, and a POST is never redirected.
     app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.clients = clients
     app.state.metrics = metrics
-    app.state.openapi = openapi
     app.state.graphql = graphql_app
+    app.state.authenticator = authenticator
+    app.state.domains = tuple(domains)
+
+    _platform_routes(app, settings, clients, metrics, domains, health_check)
+    app.router.routes += [
+        Route("/graphql", graphql_app, name="graphql"),
+        WebSocketRoute("/graphql", graphql_app, name="graphql-ws"),
+        *asset_routes(),
+    ]
+    for domain in domains:
+        if domain.router is not None:
+            app.include_router(domain.router)
+        app.router.routes += list(domain.routes)
+
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    install_rate_limits(app, settings)
+    install_http_hardening(app, settings)
     return app
 
 
-async def _run_health_checks(clients: Clients, extra: HealthCheck | None) -> dict[str, str]:
+def _platform_routes(
+    app: FastAPI,
+    settings: Settings,
+    clients: Clients,
+    metrics: GatewayMetrics,
+    domains: Sequence[GatewayDomain],
+    health_check: HealthCheck | None,
+) -> None:
+    dashboard = _dashboard_html()
+
+    @app.get("/health", tags=["platform"], summary="Whether the gateway and the services behind it are up")
+    async def health() -> JSONResponse:
+        checks = await _run_health_checks(clients, domains, health_check)
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "healthy"})
+        return JSONResponse({"status": "degraded", "checks": checks}, status_code=503)
+
+    if settings.metrics_port is None:
+
+        @app.get("/metrics", tags=["platform"], summary="Prometheus metrics", response_class=Response)
+        async def metrics_endpoint(request: Request) -> Response:
+            """With `FOOTFALL_METRICS_TOKEN`: `Authorization: Bearer <token>`; without: a platform admin's login."""
+            await _metrics_allowed(request, settings)
+            return await metrics.endpoint(request)
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(current_caller)])
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(current_caller)])
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(SWAGGER_PAGE)
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard_page() -> HTMLResponse:
+        return HTMLResponse(dashboard)
+
+
+async def _metrics_allowed(request: Request, settings: Settings) -> None:
+    import hmac
+
+    if settings.metrics_token:
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.metrics_token.encode()):
+            return
+        raise errors.Unauthenticated("Not authenticated")
+    caller = await current_caller(request)
+    caller.principal.require({Role.PLATFORM_ADMIN})
+
+
+async def _run_health_checks(
+    clients: Clients, domains: Sequence[GatewayDomain], extra: HealthCheck | None
+) -> dict[str, str]:
     checks: dict[str, str] = {}
 
-    async def grpc_check() -> None:
-        ok, why = await clients.occupancy.serving()
-        checks["occupancy"] = "ok" if ok else why or "down"
+    async def service_check(domain: GatewayDomain) -> None:
+        assert domain.client is not None
+        ok, why = await clients.get(domain.client).serving()
+        checks[domain.name] = "ok" if ok else why or "down"
 
     async def extra_checks() -> None:
         if extra is None:
@@ -153,7 +208,8 @@ async def _run_health_checks(clients: Clients, extra: HealthCheck | None) -> dic
         try:
             result = await asyncio.wait_for(extra(), 5)
         except Exception as err:  # noqa: BLE001 - a failing check is itself a finding
-            checks["health_check"] = f"failed: {err!r}"
+            log.warning("health check failed: %r", err)
+            checks["health_check"] = "failed"
             return
         for name, state in result.items():
             if state is True or state == "ok":
@@ -161,7 +217,9 @@ async def _run_health_checks(clients: Clients, extra: HealthCheck | None) -> dic
             else:
                 checks[name] = state if isinstance(state, str) and state else "down"
 
-    await asyncio.gather(grpc_check(), extra_checks())
+    await asyncio.gather(
+        *(service_check(d) for d in domains if d.client is not None and d.health_check), extra_checks()
+    )
     return checks
 
 
@@ -172,9 +230,19 @@ _NO_DASHBOARD = (
 
 
 def _dashboard_html() -> str:
-    path = Path(__file__).parent / "static" / "dashboard.html"
+    path = STATIC_DIR / "dashboard.html"
     try:
         return path.read_text(encoding="utf-8")
     except OSError:  # a wheel built without the package data: the API must still come up
         log.warning("dashboard page %s is missing; serving a placeholder at /", path)
         return _NO_DASHBOARD
+
+
+def metrics_app(metrics: GatewayMetrics) -> Any:
+    """`/metrics` alone, for its own bind (`FOOTFALL_METRICS_PORT`): `uvicorn.Server(Config(metrics_app(app.state.metrics), port=...))`."""
+    from starlette.applications import Starlette
+
+    return Starlette(routes=[Route("/metrics", metrics.endpoint, methods=["GET"])])
+
+
+__all__ = ["create_app", "default_domains", "gateway_schema", "metrics_app"]

@@ -1,8 +1,10 @@
 """The gateway against the real stack: PostgreSQL and NATS (tests/conftest.py), the occupancy service on a
-gRPC server on a free port, and the app over `httpx.ASGITransport` (or a real uvicorn for websockets).
+gRPC server on a free port (authenticating every call), and the app over `httpx.ASGITransport` (or a real
+uvicorn for websockets).
 
-Every test acts in an organisation of its own (the `X-Footfall-Org` header), so tests never see each
-other's cameras, and the tenant isolation is exercised all along.
+Every test acts in an organisation of its own, with a credential of that organisation (an org admin's bearer
+token unless a test asks for another role), so tests never see each other's cameras, and the tenant isolation
+is exercised all along.
 """
 
 from __future__ import annotations
@@ -19,15 +21,16 @@ import grpc
 import httpx
 import pytest
 import uvicorn
-from starlette.applications import Starlette
-
+from footfall.graph import occupancy
 from footfall.graph.app import create_app
 from footfall.services.core.config import Settings
 from footfall.services.core.db import Database
 from footfall.services.core.embedded import free_port
 from footfall.services.core.events import EventBus
 from footfall.services.core.grpc import GrpcServer
-from tests.conftest import unique_org
+from starlette.applications import Starlette
+
+from tests.conftest import AuthKit, auth_kit, unique_org
 from tests.graphql_client import gql, gql_data  # noqa: F401  (re-exported to the tests)
 
 
@@ -69,6 +72,7 @@ def graph_settings(
         grpc_host="127.0.0.1",
         grpc_port=0,
         default_org=unique_org("dflt"),
+        rate_limit_enabled=False,  # the suite makes thousands of requests from one address
     )
 
 
@@ -78,7 +82,7 @@ async def occupancy_stack(
 ) -> AsyncIterator[Stack]:
     from footfall.services.occupancy.runtime import start_occupancy
 
-    server = GrpcServer("127.0.0.1", 0)
+    server = GrpcServer("127.0.0.1", 0, authenticator=auth_kit(database).authenticator)
     runtime = await start_occupancy(graph_settings, database, graph_bus, server)
     port = await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
@@ -89,8 +93,10 @@ async def occupancy_stack(
 
 
 @pytest.fixture(scope="session")
-def app(graph_settings: Settings, occupancy_stack: Stack) -> Starlette:
-    return create_app(graph_settings, occupancy_stack.channel)
+def app(graph_settings: Settings, occupancy_stack: Stack, auth: AuthKit) -> Starlette:
+    return create_app(
+        graph_settings, occupancy_stack.channel, domains=(occupancy.DOMAIN,), authenticator=auth.authenticator
+    )
 
 
 @pytest.fixture
@@ -98,13 +104,19 @@ def org() -> str:
     return unique_org("gw")
 
 
+def bearer(auth: AuthKit, org: str, role: str = "org_admin") -> dict[str, str]:
+    """The `Authorization` header of a principal of `org` with `role`."""
+    return {"Authorization": f"Bearer {auth.token(org, role)}"}
+
+
+def http_client(app: Starlette, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers)
+
+
 @pytest.fixture
-async def client(app: Starlette, org: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The app in-process, acting for this test's own organisation."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", headers={"X-Footfall-Org": org}
-    ) as c:
+async def client(app: Starlette, org: str, auth: AuthKit) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process, as an org admin of this test's own organisation."""
+    async with http_client(app, bearer(auth, org)) as c:
         yield c
 
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.graph.conftest import cross, gql, gql_data, make_camera, make_line
+from tests.conftest import AuthKit, unique_org
+from tests.graph.conftest import bearer, cross, gql, gql_data, http_client, make_camera, make_line
 
 CAMERA_FIELDS = (
     "id cameraId cameraName location cameraType isActive maxOccupancy resolutionWidth resolutionHeight"
@@ -217,18 +218,47 @@ async def test_errors_carry_codes(client: httpx.AsyncClient) -> None:
     assert body["errors"][0]["extensions"]["code"] in ("BAD_USER_INPUT", "NOT_FOUND")
 
 
-async def test_graphql_organisations_are_isolated(client: httpx.AsyncClient) -> None:
+async def test_graphql_organisations_are_isolated(app, client: httpx.AsyncClient, auth: AuthKit) -> None:  # type: ignore[no-untyped-def]
     camera = await make_camera(client, "GATE_A")
-    r = await client.post(
-        "/graphql",
-        json={"query": '{ cameras { id } camera(id: "%s") { id } }' % camera["id"]},
-        headers={"X-Footfall-Org": "someone-else"},
-    )
-    assert r.json()["data"] == {"cameras": [], "camera": None}
-    r = await client.post(
-        "/graphql", json={"query": "{ cameras { id } }"}, headers={"X-Footfall-Org": "BAD ORG"}
-    )
-    assert r.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    query = {"query": '{ cameras { id } camera(id: "%s") { id } }' % camera["id"]}
+    async with http_client(app, bearer(auth, unique_org("other"))) as other:
+        assert (await other.post("/graphql", json=query)).json()["data"] == {"cameras": [], "camera": None}
+    r = await client.post("/graphql", json=query, headers={"X-Footfall-Org": "someone-else"})
+    assert r.status_code == 403  # an org admin may not name another organisation
+    r = await client.post("/graphql", json=query, headers={"X-Footfall-Org": "BAD ORG"})
+    assert r.status_code == 400 and "organisation" in r.json()["detail"]
+
+
+async def test_graphql_needs_a_login_and_the_right_role(app, client, org: str, auth: AuthKit) -> None:  # type: ignore[no-untyped-def]
+    async with http_client(app) as anonymous:
+        for r in (
+            await anonymous.post("/graphql", json={"query": "{ cameras { id } }"}),
+            await anonymous.get("/graphql", headers={"accept": "text/html"}),
+        ):
+            assert r.status_code == 401 and r.json() == {"detail": "Not authenticated"}
+    camera = await make_camera(client, "GATE_A")
+    line = await make_line(client, camera["id"])
+    create = 'mutation { createCamera(input: {cameraId: "B"}) { id } }'
+    async with http_client(app, bearer(auth, org, "analyst")) as analyst:
+        assert len((await gql_data(analyst, "{ cameras { id } }"))["cameras"]) == 1
+        body = await gql(analyst, create)
+        assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    async with http_client(app, bearer(auth, org, "device")) as device:
+        body = await gql(device, "{ cameras { id } }")
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert (await cross(device, "GATE_A", line["id"], "IN"))["applied"]  # devices feed crossings in
+        assert (await gql(device, create))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_nested_fields_cost_one_call_per_camera(client: httpx.AsyncClient) -> None:
+    camera = await make_camera(client, "GATE_A")
+    await make_line(client, camera["id"])
+    await make_line(client, camera["id"])
+    deep = "{ cameras { id lines { id camera { id lines { id camera { id lines { id } } } } } } }"
+    data = await gql_data(client, deep)
+    lines = data["cameras"][0]["lines"]
+    assert len(lines) == 2 and all(len(x["camera"]["lines"]) == 2 for x in lines)
+    assert lines[0]["camera"]["lines"][0]["camera"]["id"] == str(camera["id"])
 
 
 async def test_federation_entities(client: httpx.AsyncClient) -> None:
@@ -258,3 +288,8 @@ async def test_federation_entities(client: httpx.AsyncClient) -> None:
 async def test_graphiql_is_served(client: httpx.AsyncClient) -> None:
     r = await client.get("/graphql", headers={"accept": "text/html"})
     assert r.status_code == 200 and "graphiql" in r.text.lower()
+    assert "unpkg" not in r.text and "cdn" not in r.text and "https://" not in r.text  # the package's own assets
+    for asset in ("graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js",
+                  "init.js"):
+        assert f"static/graphiql/{asset}" in r.text
+        assert (await client.get(f"/static/graphiql/{asset}")).status_code == 200, asset

@@ -1,4 +1,5 @@
-"""/health, /metrics, /openapi.json, /docs, the dashboard, and 503 when the services are unreachable."""
+"""/health, /metrics, /openapi.json, /docs, the dashboard, domains registered alike, and 503 when the services
+are unreachable."""
 
 from __future__ import annotations
 
@@ -8,17 +9,23 @@ from collections.abc import AsyncIterator
 import grpc
 import httpx
 import pytest
+from fastapi.routing import APIRoute
+from footfall.graph import occupancy
+from footfall.graph.app import create_app
+from footfall.graph.core.domain import GatewayDomain
+from footfall.graph.core.errors import ERROR_KEY, FIELD_LIST
+from footfall.graph.core.rest import Reader, Writer, domain_router
+from footfall.services.core import errors
+from footfall.services.core.config import Settings
+from footfall.services.core.embedded import free_port
 from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from footfall.graph.app import create_app
-from footfall.graph.rest.routing import RestCall, RestRouter
-from footfall.services.core.config import Settings
-from footfall.services.core.embedded import free_port
-from tests.graph.conftest import make_camera
+from tests.conftest import AuthKit, unique_org
+from tests.graph.conftest import bearer, http_client, make_camera
 
 
 @pytest.fixture
@@ -29,8 +36,14 @@ async def dead_channel() -> AsyncIterator[grpc.aio.Channel]:
     await channel.close()
 
 
-def _client(app: Starlette) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+def _app(settings: Settings, channel: grpc.aio.Channel, auth: AuthKit, **kw) -> Starlette:  # type: ignore[no-untyped-def]
+    return create_app(
+        settings, channel, domains=kw.pop("domains", (occupancy.DOMAIN,)), authenticator=auth.authenticator, **kw
+    )
+
+
+def _client(app: Starlette, auth: AuthKit) -> httpx.AsyncClient:
+    return http_client(app, bearer(auth, unique_org("plat")))
 
 
 async def test_health_is_healthy_with_the_service_up(client: httpx.AsyncClient) -> None:
@@ -38,22 +51,30 @@ async def test_health_is_healthy_with_the_service_up(client: httpx.AsyncClient) 
     assert r.status_code == 200 and r.json() == {"status": "healthy"}
 
 
+async def test_health_needs_no_login(app: Starlette) -> None:
+    async with http_client(app) as anonymous:
+        r = await anonymous.get("/health")
+    assert r.status_code == 200 and r.json() == {"status": "healthy"}
+
+
 async def test_health_reports_dependencies_from_the_callback(
-    graph_settings: Settings, occupancy_stack
+    graph_settings: Settings, occupancy_stack, auth: AuthKit
 ) -> None:  # type: ignore[no-untyped-def]
     async def checks() -> dict[str, str]:
         return {"database": "ok", "nats": "down"}
 
-    app = create_app(graph_settings, occupancy_stack.channel, health_check=checks)
-    async with _client(app) as c:
+    app = _app(graph_settings, occupancy_stack.channel, auth, health_check=checks)
+    async with http_client(app) as c:
         r = await c.get("/health")
     assert r.status_code == 503
     assert r.json() == {"status": "degraded", "checks": {"occupancy": "ok", "database": "ok", "nats": "down"}}
 
 
-async def test_service_down_gives_503(graph_settings: Settings, dead_channel: grpc.aio.Channel) -> None:
-    app = create_app(graph_settings, dead_channel, rpc_timeout_s=3)
-    async with _client(app) as c:
+async def test_service_down_gives_503(
+    graph_settings: Settings, dead_channel: grpc.aio.Channel, auth: AuthKit
+) -> None:
+    app = _app(graph_settings, dead_channel, auth, rpc_timeout_s=3)
+    async with _client(app, auth) as c:
         r = await c.get("/health")
         assert r.status_code == 503
         assert r.json()["status"] == "degraded" and r.json()["checks"]["occupancy"] != "ok"
@@ -73,12 +94,18 @@ async def test_service_down_gives_503(graph_settings: Settings, dead_channel: gr
         assert r.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
 
 
-async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
+async def test_metrics_count_requests_by_route_template(
+    app: Starlette, client: httpx.AsyncClient, auth: AuthKit
+) -> None:
     camera = await make_camera(client)
     await client.get(f"/api/occupancy/cameras/{camera['id']}/live")
     await client.get("/api/occupancy/cameras/999999999/live")
     await client.get("/no/such/path")
-    r = await client.get("/metrics")
+    assert (await client.get("/metrics")).status_code == 403  # an org admin: no
+    async with http_client(app) as anonymous:
+        assert (await anonymous.get("/metrics")).status_code == 401
+    async with http_client(app, bearer(auth, unique_org("ops"), "platform_admin")) as admin:
+        r = await admin.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     text = r.text
     live = 'route="/api/occupancy/cameras/{camera_id}/live"'
@@ -93,19 +120,30 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert "/999999999/" not in text  # raw paths never become labels
 
 
+async def test_metrics_behind_a_token(graph_settings: Settings, occupancy_stack, auth: AuthKit) -> None:  # type: ignore[no-untyped-def]
+    settings = graph_settings.model_copy(update={"metrics_token": "s3cret-metrics"})
+    app = _app(settings, occupancy_stack.channel, auth)
+    async with http_client(app, {"Authorization": "Bearer s3cret-metrics"}) as scraper:
+        assert (await scraper.get("/metrics")).status_code == 200
+    async with http_client(app, bearer(auth, unique_org("ops"), "platform_admin")) as admin:
+        assert (await admin.get("/metrics")).status_code == 401  # the token, nothing else
+    settings = graph_settings.model_copy(update={"metrics_port": free_port()})
+    async with _client(_app(settings, occupancy_stack.channel, auth), auth) as c:
+        assert (await c.get("/metrics")).status_code == 404  # served on its own bind
+
+
 async def test_openapi_describes_every_rest_route(client: httpx.AsyncClient, app: Starlette) -> None:
     r = await client.get("/openapi.json")
     assert r.status_code == 200
     doc = r.json()
-    assert doc["openapi"].startswith("3.0")
-    rest = [route for route in app.routes if isinstance(route, Route) and route.path.startswith("/api/")]
+    assert doc["openapi"].startswith("3.")
+    rest = [route for route in occupancy.DOMAIN.router.routes if isinstance(route, APIRoute)]
     assert len(rest) == 19  # every route of seed 001
     for route in rest:
-        for method in route.methods or ():
-            if method == "HEAD":
-                continue
+        for method in route.methods:
             op = doc["paths"][route.path][method.lower()]
             assert op["responses"] and op["operationId"]
+            assert {"401", "403", "503"} <= set(op["responses"])
     schemas = doc["components"]["schemas"]
     refs = set(re.findall(r'"#/components/schemas/([^"]+)"', r.text))
     assert refs <= set(schemas)
@@ -114,6 +152,7 @@ async def test_openapi_describes_every_rest_route(client: httpx.AsyncClient, app
         "$ref": "#/components/schemas/LiveOccupancyOut"
     }
     assert {"404", "422", "503"} <= set(live["responses"])
+    assert live["responses"]["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Detail")
     assert set(schemas["LiveOccupancyOut"]["properties"]) == {
         "camera_id",
         "current_occupancy",
@@ -122,29 +161,36 @@ async def test_openapi_describes_every_rest_route(client: httpx.AsyncClient, app
         "unique_persons",
         "last_updated",
     }
-    assert schemas["LiveOccupancyOut"]["properties"]["last_updated"]["nullable"] is True
+    last_updated = schemas["LiveOccupancyOut"]["properties"]["last_updated"]
+    assert {"type": "null"} in last_updated["anyOf"]
     create = doc["paths"]["/api/occupancy/cameras"]["post"]
     assert "201" in create["responses"] and "409" in create["responses"]
     assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/CameraCreate")
     logs = doc["paths"]["/api/occupancy/cameras/{camera_id}/logs"]["get"]
     hours = next(p for p in logs["parameters"] if p["name"] == "hours")
-    assert hours == {
-        "name": "hours",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "integer", "format": "int64", "minimum": 1, "default": 24},
-        "description": "Last N hours to retrieve",
-    }
+    assert hours["in"] == "query" and hours["required"] is False
+    assert hours["description"] == "Last N hours to retrieve"
+    assert (hours["schema"]["type"], hours["schema"]["minimum"], hours["schema"]["default"]) == ("integer", 1, 24)
     assert "202" in doc["paths"]["/api/occupancy/aggregate"]["post"]["responses"]
     assert "/health" in doc["paths"] and "/metrics" in doc["paths"]
+    assert "/openapi.json" not in doc["paths"] and "/docs" not in doc["paths"]
+
+
+async def test_docs_and_the_document_need_a_login(app: Starlette) -> None:
+    async with http_client(app) as anonymous:
+        for path in ("/openapi.json", "/docs"):
+            r = await anonymous.get(path)
+            assert r.status_code == 401 and r.json() == {"detail": "Not authenticated"}, path
 
 
 async def test_swagger_ui_is_served_locally(client: httpx.AsyncClient) -> None:
     r = await client.get("/docs")
-    assert r.status_code == 200 and "SwaggerUIBundle" in r.text and "openapi.json" in r.text
+    assert r.status_code == 200 and "swagger-ui" in r.text and "openapi.json" in r.text
     assert "docs/static/swagger-ui-bundle.js" in r.text  # from the swagger-ui-bundle package, not a CDN
-    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"):
-        assert (await client.get(f"/docs/static/{asset}")).status_code == 200, asset
+    assert "https://" not in r.text and "<script>" not in r.text  # no CDN, no inline script (CSP)
+    for asset in ("docs/static/swagger-ui-bundle.js", "docs/static/swagger-ui.css",
+                  "docs/static/swagger-ui-standalone-preset.js", "static/docs/init.js"):
+        assert (await client.get(f"/{asset}")).status_code == 200, asset
 
 
 async def test_dashboard(client: httpx.AsyncClient) -> None:
@@ -157,22 +203,50 @@ class Pong(BaseModel):
     org: str
 
 
-extra = RestRouter("/api/extra", tags=["extra"])
+def _extra_domain(style) -> GatewayDomain:  # type: ignore[no-untyped-def]
+    router = domain_router("/api/extra", tags=["extra"], style=style)
+
+    @router.get("/ping")
+    async def ping(caller: Reader) -> Pong:
+        """Who is asking."""
+        return Pong(org=caller.org)
+
+    @router.post("/things/{thing_id}")
+    async def make_thing(caller: Writer, thing_id: int, body: Pong) -> Pong:
+        raise errors.NotFound("thing not found")
+
+    async def plain(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("plain")
+
+    return GatewayDomain("extra", router=router, routes=(Route("/plain", plain),), error_style=style)
 
 
-@extra.get("/ping", response=Pong)
-async def ping(call: RestCall) -> Pong:
-    """Who is asking."""
-    return Pong(org=call.org)
-
-
-async def plain(request: Request) -> PlainTextResponse:
-    return PlainTextResponse("plain")
-
-
-async def test_extra_routes_join_the_app_and_the_openapi_document(graph_settings: Settings, occupancy_stack) -> None:  # type: ignore[no-untyped-def]
-    app = create_app(graph_settings, occupancy_stack.channel, extra_routes=[extra, Route("/plain", plain)])
-    async with _client(app) as c:
-        assert (await c.get("/api/extra/ping", headers={"X-Footfall-Org": "acme"})).json() == {"org": "acme"}
+async def test_a_domain_registers_routes_with_its_own_error_style(
+    graph_settings: Settings, occupancy_stack, auth: AuthKit
+) -> None:  # type: ignore[no-untyped-def]
+    app = _app(graph_settings, occupancy_stack.channel, auth, domains=(occupancy.DOMAIN, _extra_domain(FIELD_LIST)))
+    org = unique_org("extra")
+    async with http_client(app, bearer(auth, org)) as c:
+        assert (await c.get("/api/extra/ping")).json() == {"org": org}
         assert (await c.get("/plain")).text == "plain"
         assert "/api/extra/ping" in (await c.get("/openapi.json")).json()["paths"]
+        r = await c.post("/api/extra/things/abc", json={"org": 5})
+        assert r.status_code == 422
+        assert {e["field"] for e in r.json()["detail"]} == {"thing_id", "org"}
+        assert all(set(e) == {"field", "message"} for e in r.json()["detail"])
+        r = await c.post("/api/extra/things/1", json={"org": "x"})
+        assert r.status_code == 404 and r.json() == {"detail": "thing not found"}
+        # occupancy keeps its own style in the same app
+        assert (await c.post("/api/occupancy/cameras", json={})).status_code == 400
+    async with http_client(app) as anonymous:
+        assert (await anonymous.get("/api/extra/ping")).json() == {"detail": "Not authenticated"}
+
+    app = _app(graph_settings, occupancy_stack.channel, auth, domains=(occupancy.DOMAIN, _extra_domain(ERROR_KEY)))
+    async with http_client(app, bearer(auth, org)) as c:
+        r = await c.post("/api/extra/things/abc", json={})
+        assert r.status_code == 400
+        assert r.json()["error"] == "Invalid data provided" and set(r.json()["details"]) == {"thing_id", "org"}
+        r = await c.post("/api/extra/things/1", json={"org": "x"})
+        assert r.status_code == 404 and r.json() == {"error": "thing not found"}
+    async with http_client(app) as anonymous:
+        assert (await anonymous.get("/api/extra/ping")).json() == {"error": "Not authenticated"}

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.graph.conftest import cross, make_camera, make_line
+from tests.conftest import AuthKit, unique_org
+from tests.graph.conftest import bearer, cross, http_client, make_camera, make_line
 
 API = "/api/occupancy"
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -550,26 +551,58 @@ async def test_paths_are_exact(client: httpx.AsyncClient) -> None:
     assert r.status_code == 405 and r.json() == {"detail": "Method Not Allowed"}
 
 
-async def test_organisations_are_isolated(client: httpx.AsyncClient) -> None:
+async def test_organisations_are_isolated(app, client: httpx.AsyncClient, auth: AuthKit) -> None:  # type: ignore[no-untyped-def]
     camera = await make_camera(client, "GATE_A")
-    other = {"X-Footfall-Org": "other-" + camera["camera_id"].lower()}
-    assert (await client.get(f"{API}/cameras", headers=other)).json() == []
-    r = await client.get(f"{API}/cameras/{camera['id']}", headers=other)
-    assert r.status_code == 404
-    # the same external key is free in another organisation
-    r = await client.post(f"{API}/cameras", json={"camera_id": "GATE_A"}, headers=other)
-    assert r.status_code == 201
+    other_org = unique_org("other")
+    async with http_client(app, bearer(auth, other_org)) as other:
+        assert (await other.get(f"{API}/cameras")).json() == []
+        r = await other.get(f"{API}/cameras/{camera['id']}")
+        assert r.status_code == 404
+        # the same external key is free in another organisation
+        r = await other.post(f"{API}/cameras", json={"camera_id": "GATE_A"})
+        assert r.status_code == 201
+
+
+async def test_the_organisation_comes_from_the_credential(client: httpx.AsyncClient, org: str) -> None:
+    await make_camera(client, "GATE_A")
+    r = await client.get(f"{API}/cameras", headers={"X-Footfall-Org": unique_org("forged")})
+    assert r.status_code == 403 and r.json()["detail"]
     r = await client.get(f"{API}/cameras", headers={"X-Footfall-Org": "Not A Valid Org!"})
     assert r.status_code == 400 and "organisation" in r.json()["detail"]
+    assert len((await client.get(f"{API}/cameras", headers={"X-Footfall-Org": org})).json()) == 1
 
 
-async def test_default_organisation_when_no_header(app, graph_settings) -> None:  # type: ignore[no-untyped-def]
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as bare:
-        camera = await make_camera(bare, "DEFAULT_CAM")
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://testserver",
-            headers={"X-Footfall-Org": graph_settings.default_org},
-        ) as named:
-            assert (await named.get(f"{API}/cameras/{camera['id']}")).status_code == 200
+async def test_a_platform_admin_may_act_on_another_organisation(app, client, org, auth) -> None:  # type: ignore[no-untyped-def]
+    camera = await make_camera(client, "GATE_A")
+    admin = bearer(auth, unique_org("platform"), "platform_admin")
+    async with http_client(app, {**admin, "X-Footfall-Org": org}) as c:
+        assert (await c.get(f"{API}/cameras/{camera['id']}")).status_code == 200
+    async with http_client(app, admin) as c:  # without the header: the admin's own organisation
+        assert (await c.get(f"{API}/cameras/{camera['id']}")).status_code == 404
+
+
+async def test_anonymous_and_bad_credentials_are_401(app) -> None:  # type: ignore[no-untyped-def]
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"X-API-Key": "ff_nope"}, {"Authorization": "Basic x"}):
+        async with http_client(app, headers) as c:
+            for method, path in (("GET", f"{API}/cameras"), ("POST", f"{API}/cameras"), ("GET", f"{API}/alerts")):
+                r = await c.request(method, path, json={"camera_id": "X"} if method == "POST" else None)
+                assert r.status_code == 401, (headers, path, r.text)
+                assert r.json() == {"detail": "Not authenticated"}
+                assert r.headers["www-authenticate"] == "Bearer"
+
+
+async def test_roles(app, client: httpx.AsyncClient, org: str, auth: AuthKit) -> None:
+    camera = await make_camera(client, "GATE_A")
+    async with http_client(app, bearer(auth, org, "analyst")) as analyst:
+        assert (await analyst.get(f"{API}/cameras/{camera['id']}/live")).status_code == 200
+        for method, path, body in (
+            ("POST", f"{API}/cameras", {"camera_id": "B"}),
+            ("PUT", f"{API}/cameras/{camera['id']}", {"camera_name": "x"}),
+            ("POST", f"{API}/cameras/{camera['id']}/calibrate", {"occupancy_value": 3}),
+            ("POST", f"{API}/aggregate", {}),
+        ):
+            r = await analyst.request(method, path, json=body)
+            assert r.status_code == 403 and r.json()["detail"], (path, r.text)
+    async with http_client(app, bearer(auth, org, "device")) as device:
+        assert (await device.get(f"{API}/cameras")).status_code == 403
+        assert (await device.post(f"{API}/cameras", json={"camera_id": "C"})).status_code == 403

@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from footfall.v1 import common_pb2, events_pb2
 from websockets.asyncio.client import ClientConnection
 
-from footfall.v1 import common_pb2, events_pb2
+from tests.conftest import AuthKit
 from tests.graph.conftest import Stack, cross, make_camera, make_line
 
 SUBSCRIPTION = """
@@ -51,14 +52,19 @@ async def _next_until(ws: ClientConnection, predicate, timeout: float = 15) -> l
             return seen
 
 
+def _init(auth: AuthKit, org: str, **extra: str) -> str:
+    payload = {"authorization": f"Bearer {auth.token(org)}", **extra}
+    return json.dumps({"type": "connection_init", "payload": payload})
+
+
 async def test_subscription_pushes_occupancy_and_alerts(
-    live_server: str, client: httpx.AsyncClient, org: str, occupancy_stack: Stack
+    live_server: str, client: httpx.AsyncClient, org: str, occupancy_stack: Stack, auth: AuthKit
 ) -> None:
     camera = await make_camera(client, "GATE_A", max_occupancy=2)
     line = await make_line(client, camera["id"], "entry")
     cid = str(camera["id"])
     async with websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"org": org}}))
+        await ws.send(_init(auth, org))
         ack = await _recv(ws)
         assert ack["type"] == "connection_ack" and ack["payload"] == {"org": org}
         await ws.send(
@@ -108,11 +114,13 @@ async def _recv_raw(ws: ClientConnection) -> dict[str, Any]:
             return msg
 
 
-async def test_legacy_graphql_ws_protocol(live_server: str, client: httpx.AsyncClient, org: str) -> None:
+async def test_legacy_graphql_ws_protocol(
+    live_server: str, client: httpx.AsyncClient, org: str, auth: AuthKit
+) -> None:
     camera = await make_camera(client, "GATE_A")
     line = await make_line(client, camera["id"])
     async with websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-ws"]) as ws:
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"org": org}}))
+        await ws.send(_init(auth, org))
         assert (await _recv(ws))["type"] == "connection_ack"
         await ws.send(
             json.dumps(
@@ -129,35 +137,24 @@ async def test_legacy_graphql_ws_protocol(live_server: str, client: httpx.AsyncC
         await ws.send(json.dumps({"type": "stop", "id": "1"}))
 
 
-async def test_subscription_org_comes_from_connection_init(
-    live_server: str, client: httpx.AsyncClient
-) -> None:
-    camera = await make_camera(client, "GATE_A")
-    async with websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"org": "somebody-else"}}))
-        assert (await _recv(ws))["type"] == "connection_ack"
-        await ws.send(
-            json.dumps(
-                {
-                    "type": "subscribe",
-                    "id": "x",
-                    "payload": {"query": SUBSCRIPTION, "variables": {"id": str(camera["id"])}},
-                }
-            )
-        )
-        msg = await _recv(ws)
-        errors = msg["payload"] if msg["type"] == "error" else msg["payload"].get("errors")
-        assert errors and errors[0]["extensions"]["code"] == "NOT_FOUND", msg
+async def test_another_organisation_is_refused_at_connection_init(live_server: str, org: str, auth: AuthKit) -> None:
+    for payload in ({"authorization": f"Bearer {auth.token(org)}", "org": "somebody-else"}, {"org": org}, {},
+                    {"authorization": "Bearer forged"}, {"authorization": f"Bearer {auth.token(org)}", "org": "NOT VALID"}):
+        async with websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await _recv(ws)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403, payload
 
 
-async def test_subscription_org_from_the_header_when_the_payload_has_none(
-    live_server: str, client: httpx.AsyncClient, org: str
+async def test_subscription_authenticated_by_the_handshake_headers(
+    live_server: str, client: httpx.AsyncClient, org: str, auth: AuthKit
 ) -> None:
     camera = await make_camera(client, "GATE_A")
     async with websockets.connect(
         f"ws://{live_server}/graphql",
         subprotocols=["graphql-transport-ws"],
-        additional_headers={"X-Footfall-Org": org},
+        additional_headers={"Authorization": f"Bearer {auth.token(org)}"},
     ) as ws:
         await ws.send(json.dumps({"type": "connection_init"}))
         assert (await _recv(ws))["payload"] == {"org": org}
@@ -173,9 +170,20 @@ async def test_subscription_org_from_the_header_when_the_payload_has_none(
         await _next_until(ws, lambda u: u.get("currentOccupancy") == 0)
 
 
-async def test_invalid_org_in_connection_init_is_refused(live_server: str) -> None:
-    async with websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"org": "NOT VALID"}}))
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            await _recv(ws)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+async def test_an_analyst_may_subscribe_a_device_may_not(
+    live_server: str, client: httpx.AsyncClient, org: str, auth: AuthKit
+) -> None:
+    camera = await make_camera(client, "GATE_A")
+    for role, ok in (("analyst", True), ("device", False)):
+        async with websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init",
+                                      "payload": {"authorization": f"Bearer {auth.token(org, role)}"}}))
+            assert (await _recv(ws))["type"] == "connection_ack"
+            await ws.send(json.dumps({"type": "subscribe", "id": "r", "payload": {
+                "query": SUBSCRIPTION, "variables": {"id": str(camera["id"])}}}))
+            msg = await _recv(ws)
+            if ok:
+                assert msg["type"] == "next" and not msg["payload"].get("errors"), msg
+            else:
+                errors = msg["payload"] if msg["type"] == "error" else msg["payload"].get("errors")
+                assert errors and errors[0]["extensions"]["code"] == "FORBIDDEN", msg

@@ -1,6 +1,6 @@
-"""The gateway's customers adapters against the real stack: PostgreSQL (tests/conftest.py), the customers
-service on a gRPC server on a free port, and the app (with `footfall.graph.rest.customers.routes` and the `CUSTOMERS`
-schema module) over `httpx.ASGITransport`.
+"""The gateway's customers domain against the real stack: PostgreSQL (tests/conftest.py), the customers
+service on a gRPC server on a free port (authenticating every call), and the app (with the customers and vision
+domains) over `httpx.ASGITransport`, called with an org admin's bearer token of the test's own organisation.
 
 Journeys are recorded through the service's own domain API (`Customers.apply_vision_events`, the vision events
 its NATS consumer would decode), as the customers tests do. Every test acts in an organisation of its own.
@@ -8,25 +8,24 @@ its NATS consumer would decode), as the customers tests do. Every test acts in a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import grpc
 import httpx
 import pytest
-from footfall.v1 import customers_pb2_grpc
-from starlette.applications import Starlette
-
+from footfall.graph import customers, occupancy, vision
 from footfall.graph.app import create_app
-from footfall.graph.rest.customers import routes
-from footfall.graph.schema import DEFAULT_MODULES, build_schema
-from footfall.graph.schema.customers import CUSTOMERS
 from footfall.services.core.config import Settings
 from footfall.services.core.db import Database
 from footfall.services.core.grpc import GrpcServer
 from footfall.services.customers.runtime import CustomersRuntime, start_customers
 from footfall.services.customers.service import CustomersConfig
-from tests.conftest import unique_org
+from footfall.v1 import customers_pb2_grpc
+from starlette.applications import Starlette
+
+from tests.conftest import AuthKit, auth_kit, unique_org
 from tests.customers.factories import tick, visit_events
 from tests.graphql_client import gql, gql_data  # noqa: F401  (re-exported to the tests)
 
@@ -45,19 +44,16 @@ class Stack:
 
 @pytest.fixture(scope="session")
 async def customers_stack(database: Database) -> AsyncIterator[Stack]:
-    settings = Settings(default_org=unique_org("dflt"))
-    server = GrpcServer("127.0.0.1", 0)
+    settings = Settings(default_org=unique_org("dflt"), rate_limit_enabled=False)
+    auth = auth_kit(database)
+    server = GrpcServer("127.0.0.1", 0, authenticator=auth.authenticator)
     runtime = await start_customers(
         settings, database, None, server, config=CustomersConfig(idle_flush_s=3600)
     )
     port = await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    app = create_app(
-        settings,
-        channel,
-        extra_routes=routes(channel, settings),
-        schema=build_schema([*DEFAULT_MODULES, CUSTOMERS]),
-    )
+    app = create_app(settings, channel, domains=DOMAINS, authenticator=auth.authenticator)
+    _AUTH.append(auth)
     yield Stack(settings, runtime, channel, customers_pb2_grpc.CustomersServiceStub(channel), app)
     await channel.close()
     await runtime.stop()
@@ -69,8 +65,21 @@ def org() -> str:
     return unique_org("cgw")
 
 
-def http_client(app: Starlette, org: str | None) -> httpx.AsyncClient:
-    headers = {"X-Footfall-Org": org} if org else {}
+# The customers domain, and occupancy and vision whose GraphQL types it is composed with (health: customers only).
+DOMAINS = (
+    customers.DOMAIN,
+    dataclasses.replace(occupancy.DOMAIN, router=None, health_check=False),
+    dataclasses.replace(vision.DOMAIN, router=None, routes=(), health_check=False),
+)
+_AUTH: list[AuthKit] = []  # the session's kit, for `http_client`
+
+
+def http_client(
+    app: Starlette, org: str | None, role: str = "org_admin", auth: AuthKit | None = None
+) -> httpx.AsyncClient:
+    """The app as a principal of `org` with `role` (anonymous when `org` is None)."""
+    kit = auth or _AUTH[0]
+    headers = {"Authorization": f"Bearer {kit.token(org, role)}"} if org else {}
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers
     )

@@ -1,4 +1,4 @@
-"""GraphQL of the customers gateway (`footfall.graph.schema.customers`) over the real service."""
+"""GraphQL of the customers domain (`footfall.graph.customers.schema`) over the real service."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from footfall.graph import customers, occupancy, vision
+from footfall.graph.core.schema import build_schema
 
-from footfall.graph.schema import DEFAULT_MODULES, build_schema
-from footfall.graph.schema.customers import CUSTOMERS
-from footfall.graph.schema.vision import VISION
 from tests.conftest import unique_org
 from tests.graph_customers.conftest import T0, VISITS, Stack, gql, gql_data, http_client
 
@@ -196,7 +195,7 @@ async def test_webhooks(customers_stack: Stack, client: httpx.AsyncClient) -> No
 
 
 def test_module_composes_with_the_others() -> None:
-    schema = build_schema([*DEFAULT_MODULES, VISION, CUSTOMERS])
+    schema = build_schema([occupancy.DOMAIN.schema, vision.DOMAIN.schema, customers.DOMAIN.schema])
     sdl = schema.as_str()
     for field in (
         "journeys(",

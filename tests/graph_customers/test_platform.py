@@ -6,14 +6,17 @@ import contextlib
 import uuid
 from pathlib import Path
 
-from footfall.services.core.config import Settings
 from footfall.deploy.platform import Platform
-from tests.conftest import unique_org
+from footfall.services.core.config import Settings
+
+from tests.conftest import AuthKit, unique_org
 from tests.customers.factories import tick, visit_events
 from tests.graph_customers.conftest import T0, gql_data, http_client
 
 
-async def test_platform_gateway_serves_customers(database_url: str, nats_url: str, tmp_path: Path) -> None:
+async def test_platform_gateway_serves_customers(
+    database_url: str, nats_url: str, tmp_path: Path, auth: AuthKit
+) -> None:
     tag = uuid.uuid4().hex[:12]
     settings = Settings(
         data_dir=tmp_path,
@@ -24,6 +27,8 @@ async def test_platform_gateway_serves_customers(database_url: str, nats_url: st
         grpc_host="127.0.0.1",
         grpc_port=0,
         default_org=unique_org("dflt"),
+        rate_limit_enabled=False,
+        **auth.settings_overrides(),  # type: ignore[arg-type]
     )
     platform = Platform(settings, services=["customers"], gateway=True)
     await platform.start()
@@ -33,7 +38,7 @@ async def test_platform_gateway_serves_customers(database_url: str, nats_url: st
         await platform.runtimes["customers"].customers.apply_vision_events(
             org, [*events, tick("GATE_P", T0 + 200)]
         )
-        async with http_client(platform.app, org) as c:
+        async with http_client(platform.app, org, auth=auth) as c:
             assert (await c.get("/api/stats")).json() == {"total_customers": 1}
             assert len((await c.get("/api/customers")).json()["customers"]) == 1
             assert (await c.get("/api/journeys")).json()["journeys"][0]["camera_id"] == "GATE_P"

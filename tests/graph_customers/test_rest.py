@@ -1,4 +1,4 @@
-"""REST routes of the customers gateway (`footfall.graph.rest.customers`) over the real service."""
+"""REST routes of the customers domain (`footfall.graph.customers.rest`) over the real service."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import grpc
 import httpx
 import openpyxl
 import pytest
-
+from footfall.graph import customers
 from footfall.graph.app import create_app
-from footfall.graph.rest.customers import routes
 from footfall.services.core.embedded import free_port
 from footfall.services.customers import rest_shapes
+
 from tests.conftest import unique_org
-from tests.graph_customers.conftest import T0, VISITS, Stack, http_client, seed_journeys
+from tests.graph_customers.conftest import _AUTH, T0, VISITS, Stack, http_client, seed_journeys
 
 SEED_COLUMNS = [
     "id",
@@ -180,7 +180,7 @@ async def test_export_errors(customers_stack: Stack, client: httpx.AsyncClient) 
     assert r.status_code == 422
     r = await client.get("/api/journeys/export", params={"since": iso(T0 + 60), "until": iso(T0)})
     assert r.status_code == 400 and r.json()["detail"]
-    r = await client.get("/api/journeys/export", headers={"X-Footfall-Org": "Not An Org!"})
+    r = await client.get("/api/journeys/export", headers={"X-Footfall-Org": "Not An Org!"})  # not even an org
     assert r.status_code == 400 and "organisation" in r.json()["detail"]
     # An organisation without journeys gets a file with just the header.
     empty = await client.get("/api/journeys/export")
@@ -268,7 +268,7 @@ async def test_webhooks_crud(customers_stack: Stack, client: httpx.AsyncClient) 
     hook = r.json()
     assert hook["secret"] and hook["events"] == ["journey_complete"] and hook["is_active"] is True
     assert hook["url"] == "https://example.com/hook" and hook["created_at"]
-    r = await client.post("/api/webhooks", json={"url": "http://example.com/all", "secret": "s3cret"})
+    r = await client.post("/api/webhooks", json={"url": "https://example.com/all", "secret": "s3cret"})
     assert r.status_code == 201 and r.json()["secret"] == "s3cret"
     assert r.json()["events"] == ["customer_entry", "journey_complete"]
     second = r.json()
@@ -314,19 +314,31 @@ async def test_webhook_rejects_bad_bodies(
 
 
 async def test_orgs_are_isolated(seeded: Stack, org: str) -> None:
-    async with http_client(seeded.app, unique_org("other")) as other:
-        await seed_journeys(seeded, other.headers["X-Footfall-Org"], 2, camera="GATE_B")
+    other_org = unique_org("other")
+    async with http_client(seeded.app, other_org) as other:
+        await seed_journeys(seeded, other_org, 2, camera="GATE_B")
         assert (await other.get("/api/stats")).json() == {"total_customers": 2}
         assert len((await other.get("/api/customers")).json()["customers"]) == 2
         assert {j["camera_id"] for j in await all_journeys(other)} == {"GATE_B"}
+        # naming the other organisation is refused, not honoured
+        r = await other.get("/api/stats", headers={"X-Footfall-Org": org})
+        assert r.status_code == 403
     async with http_client(seeded.app, org) as mine:
         assert (await mine.get("/api/stats")).json() == {"total_customers": VISITS}
         assert {j["camera_id"] for j in await all_journeys(mine)} == {"GATE_A"}
-    # Without the header: the default organisation, which has none of these.
-    async with http_client(seeded.app, None) as default:
-        assert (await default.get("/api/stats")).json() == {"total_customers": 0}
-        r = await default.get("/api/stats", headers={"X-Footfall-Org": "BAD ORG"})
-        assert r.status_code == 400 and "organisation" in r.json()["detail"]
+    async with http_client(seeded.app, None) as anonymous:
+        for path in ("/api/stats", "/api/customers", "/api/journeys", "/api/webhooks"):
+            r = await anonymous.get(path)
+            assert r.status_code == 401 and r.json() == {"detail": "Not authenticated"}, path
+
+
+async def test_writes_need_a_writer(seeded: Stack, org: str) -> None:
+    async with http_client(seeded.app, org, "analyst") as analyst:
+        assert (await analyst.get("/api/stats")).json() == {"total_customers": VISITS}
+        r = await analyst.post("/api/webhooks", json={"url": "https://example.com/h"})
+        assert r.status_code == 403
+        r = await analyst.post("/api/transactions", json={"transaction_id": "t", "transaction_time": 1})
+        assert r.status_code == 403
 
 
 async def test_openapi_documents_the_routes(customers_stack: Stack, client: httpx.AsyncClient) -> None:
@@ -344,16 +356,22 @@ async def test_openapi_documents_the_routes(customers_stack: Stack, client: http
     ):
         assert path in paths, path
     params = {p["name"] for p in paths["/api/journeys"]["get"]["parameters"]}
-    assert {"page_size", "page_token", "since", "until", "X-Footfall-Org"} <= params
+    assert {"page_size", "page_token", "since", "until"} <= params
     assert "format" in {p["name"] for p in paths["/api/journeys/export"]["get"]["parameters"]}
     assert "404" in paths["/api/journeys/{journey_id}"]["get"]["responses"]
     assert doc["components"]["schemas"]["SeedStats"]["required"] == ["total_customers"]
 
 
+def customers_stack_auth():  # type: ignore[no-untyped-def]
+    return _AUTH[0].authenticator
+
+
 async def test_unreachable_service_is_503(customers_stack: Stack) -> None:
     settings = customers_stack.settings
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{free_port()}")
-    app = create_app(settings, channel, extra_routes=routes(channel, settings), rpc_timeout_s=1.0)
+    app = create_app(
+        settings, channel, domains=(customers.DOMAIN,), authenticator=customers_stack_auth(), rpc_timeout_s=1.0
+    )
     try:
         async with http_client(app, unique_org()) as c:
             for path in (

@@ -19,15 +19,13 @@ import numpy as np
 import pytest
 import uvicorn
 import websockets
-from starlette.applications import Starlette
-
+from footfall.graph import vision as vision_domain
 from footfall.graph.app import create_app
-from footfall.graph.rest.vision import routes
-from footfall.graph.schema import DEFAULT_MODULES, build_schema
-from footfall.graph.schema.vision import VISION
 from footfall.services.core.config import Settings
 from footfall.services.core.embedded import free_port
 from footfall.services.core.events import EventBus
+from starlette.applications import Starlette
+
 from tests.vision_service.conftest import Vision, jpeg, new_camera, start_vision_stack, stop_vision_stack
 
 pytestmark = pytest.mark.data
@@ -38,9 +36,8 @@ FRAME_REQUIRED = {"detail": "frame_b64 is required"}
 @pytest.fixture
 async def stack(event_bus: EventBus, detector: Any, tmp_path: Path) -> AsyncIterator[tuple[Vision, Starlette]]:
     vision = await start_vision_stack(event_bus, detector)
-    settings = Settings(data_dir=tmp_path, default_org=vision.org)
-    app = create_app(settings, vision.channel, extra_routes=routes(vision.channel, settings),
-                     schema=build_schema([*DEFAULT_MODULES, VISION]))
+    settings = Settings(data_dir=tmp_path, default_org=vision.org, rate_limit_enabled=False)
+    app = create_app(settings, vision.channel, domains=(vision_domain.DOMAIN,), authenticator=vision.auth.authenticator)
     yield vision, app
     await stop_vision_stack(vision)
 
@@ -49,7 +46,7 @@ async def stack(event_bus: EventBus, detector: Any, tmp_path: Path) -> AsyncIter
 async def client(stack: tuple[Vision, Starlette]) -> AsyncIterator[httpx.AsyncClient]:
     vision, app = stack
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
-                                 headers={"X-Footfall-Org": vision.org}) as c:
+                                 headers=_bearer(vision)) as c:
         yield c
 
 
@@ -69,6 +66,10 @@ async def live_server(stack: tuple[Vision, Starlette]) -> AsyncIterator[str]:
     yield f"127.0.0.1:{port}"
     server.should_exit = True
     await asyncio.wait_for(task, 10)
+
+
+def _bearer(vision: Vision, role: str = "org_admin") -> dict[str, str]:
+    return {"Authorization": f"Bearer {vision.auth.token(vision.org, role)}"}
 
 
 def b64(image: np.ndarray) -> str:
@@ -163,7 +164,7 @@ async def test_mjpeg_stream_sends_annotated_jpeg_frames(
 ) -> None:
     vision, _ = stack
     camera = new_camera("LIVE")
-    async with httpx.AsyncClient(base_url=f"http://{live_server}", headers={"X-Footfall-Org": vision.org},
+    async with httpx.AsyncClient(base_url=f"http://{live_server}", headers=_bearer(vision),
                                  timeout=30) as http:
         # Start the stream through GraphQL (loop at the video's real rate), then watch it.
         started = await gql(http, """
@@ -223,15 +224,16 @@ async def test_tracking_websocket_and_graphql_subscription(
 ) -> None:
     vision, _ = stack
     frames = pets_frames(400, 4)
-    async with httpx.AsyncClient(base_url=f"http://{live_server}", headers={"X-Footfall-Org": vision.org},
+    async with httpx.AsyncClient(base_url=f"http://{live_server}", headers=_bearer(vision),
                                  timeout=30) as http:
         r = await http.post("/process-frame", json={"frame_b64": b64(frames[0]), "camera_id": "ws-cam"})
         assert r.status_code == 200
         async with (
-            websockets.connect(f"ws://{live_server}/ws/tracking?org={vision.org}") as ws,
+            websockets.connect(f"ws://{live_server}/ws/tracking", additional_headers=_bearer(vision)) as ws,
             websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"]) as gws,
         ):
-            await gws.send(json.dumps({"type": "connection_init", "payload": {"org": vision.org}}))
+            await gws.send(json.dumps({"type": "connection_init", "payload": {
+                "authorization": f"Bearer {vision.auth.token(vision.org)}"}}))
             assert json.loads(await asyncio.wait_for(gws.recv(), 10))["type"] == "connection_ack"
             await gws.send(json.dumps({"type": "subscribe", "id": "t", "payload": {
                 "query": "subscription($c: String) { trackUpdates(cameraId: $c) { cameraId frameIndex "
@@ -257,6 +259,31 @@ async def test_tracking_websocket_and_graphql_subscription(
                 updates.append(msg["payload"]["data"]["trackUpdates"])
             assert [u["frameIndex"] for u in updates] == [1, 2, 3] and updates[-1]["tracks"]
 
-        async with websockets.connect(f"ws://{live_server}/ws/tracking?camera_id=unknown&org={vision.org}") as ws:
+        async with websockets.connect(f"ws://{live_server}/ws/tracking?camera_id=unknown",
+                                      additional_headers=_bearer(vision)) as ws:
             msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert msg == {"type": "error", "detail": "Camera not found"}
+        # Without a credential (or with one that may not read) the handshake is refused.
+        for headers in ({}, _bearer(vision, "device")):
+            with pytest.raises(websockets.InvalidStatus):
+                async with websockets.connect(f"ws://{live_server}/ws/tracking", additional_headers=headers):
+                    pass
+
+
+async def test_roles_and_login(stack: tuple[Vision, Starlette], pets_frames: Callable[[int, int], list[np.ndarray]]) -> None:
+    vision, app = stack
+    frame = {"frame_b64": b64(pets_frames(200, 1)[0]), "camera_id": "roles"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as anonymous:
+        for method, path in (("POST", "/process-frame"), ("GET", "/cameras/roles/tracking"),
+                             ("GET", "/cameras/roles/stream")):
+            r = await anonymous.request(method, path, json=frame if method == "POST" else None)
+            assert r.status_code == 401 and r.json() == {"detail": "Not authenticated"}, path
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers=_bearer(vision, "device")) as device:
+        assert (await device.post("/process-frame", json=frame)).status_code == 200  # devices feed frames
+        assert (await device.get("/cameras/roles/tracking")).status_code == 403
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers=_bearer(vision, "analyst")) as analyst:
+        assert (await analyst.get("/cameras/roles/tracking")).status_code == 200
+        assert (await analyst.post("/process-frame", json=frame)).status_code == 403

@@ -1,29 +1,35 @@
-"""The gateway's federated GraphQL schema, composed from one module per domain.
+"""The gateway's federated GraphQL schema, composed from one `SchemaModule` per domain.
 
-A domain adds itself by declaring a `SchemaModule` with its own Query/Mutation/Subscription types and
-passing it to `build_schema` (or `create_app(schema=...)`); the root types are merged with
-`strawberry.tools.merge_types`, so modules never edit each other:
+Each domain declares its own Query/Mutation/Subscription types; the root types are merged with
+`strawberry.tools.merge_types`, so modules never edit each other. Root fields say who may use them with the
+permission classes below (the same check as the REST dependencies):
 
-    VISION = SchemaModule("vision", query=VisionQuery, subscription=VisionSubscription)
-    schema = build_schema([*DEFAULT_MODULES, VISION])
+    @strawberry.type
+    class VisionQuery:
+        @strawberry.field(permission_classes=[CanRead])
+        async def tracks(self, info: Info, camera_id: str) -> CameraTracks: ...
+
+    schema = build_schema([OCCUPANCY_SCHEMA, VISION_SCHEMA], extensions=[...])
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import strawberry
+from footfall.graph.core.client import ServiceUnavailable
+from footfall.graph.security.auth import Caller
+from footfall.services.core import errors
+from footfall.services.core.principal import FEEDERS, READERS, WRITERS, Role
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.permission import BasePermission
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
-
-from footfall.graph.clients import ServiceUnavailable
-from footfall.graph.schema import occupancy
-from footfall.services.core import errors
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +38,9 @@ ERROR_CODES: tuple[tuple[type[errors.FootfallError], str], ...] = (
     (errors.NotFound, "NOT_FOUND"),
     (errors.AlreadyExists, "ALREADY_EXISTS"),
     (errors.InvalidArgument, "BAD_USER_INPUT"),
+    (errors.Unauthenticated, "UNAUTHENTICATED"),
     (errors.PermissionDenied, "FORBIDDEN"),
+    (errors.TooLarge, "BAD_USER_INPUT"),
     (errors.Unavailable, "UNAVAILABLE"),
 )
 
@@ -46,16 +54,6 @@ class SchemaModule:
     types: tuple[type, ...] = ()
 
 
-OCCUPANCY = SchemaModule(
-    "occupancy",
-    query=occupancy.OccupancyQuery,
-    mutation=occupancy.OccupancyMutation,
-    subscription=occupancy.OccupancySubscription,
-    types=occupancy.TYPES,
-)
-DEFAULT_MODULES: tuple[SchemaModule, ...] = (OCCUPANCY,)
-
-
 def error_code(err: BaseException | None) -> str | None:
     if isinstance(err, errors.FootfallError):
         for cls, code in ERROR_CODES:
@@ -63,6 +61,38 @@ def error_code(err: BaseException | None) -> str | None:
                 return code
         return "INTERNAL_SERVER_ERROR"
     return None
+
+
+# Permissions: the caller the view authenticated (`info.context.caller`), and their role.
+
+
+def caller_of(info: Any) -> Caller:
+    caller = getattr(info.context, "caller", None)
+    if not isinstance(caller, Caller):
+        raise errors.Unauthenticated("Not authenticated")
+    return caller
+
+
+class _RolePermission(BasePermission):
+    roles: frozenset[Role] = frozenset()
+    message = "Not allowed"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        # Raising (not returning False) keeps the domain error, so the client sees UNAUTHENTICATED/FORBIDDEN.
+        caller_of(info).principal.require(self.roles)
+        return True
+
+
+class CanRead(_RolePermission):
+    roles = READERS
+
+
+class CanWrite(_RolePermission):
+    roles = WRITERS
+
+
+class CanFeed(_RolePermission):
+    roles = FEEDERS
 
 
 class GatewaySchema(strawberry.federation.Schema):
@@ -78,6 +108,8 @@ class GatewaySchema(strawberry.federation.Schema):
                 unexpected.append(error)
                 continue
             error.extensions = {**(error.extensions or {}), "code": code}
+            if code == "INTERNAL_SERVER_ERROR":
+                error.message = "Internal Server Error"
             if isinstance(error.original_error, ServiceUnavailable):
                 log.warning("GraphQL %s: %s", error.path, error.message)
         if unexpected:
@@ -90,7 +122,10 @@ def _merged(name: str, parts: Sequence[type]) -> type | None:
     return merge_types(name, tuple(parts))
 
 
-def build_schema(modules: Sequence[SchemaModule] = DEFAULT_MODULES) -> GatewaySchema:
+ExtensionFactory = type[SchemaExtension] | SchemaExtension | Callable[..., SchemaExtension]
+
+
+def build_schema(modules: Sequence[SchemaModule], extensions: Sequence[ExtensionFactory] = ()) -> GatewaySchema:
     query = _merged("Query", [m.query for m in modules if m.query])
     if query is None:
         raise ValueError("a schema needs at least one module with a Query type")
@@ -100,9 +135,10 @@ def build_schema(modules: Sequence[SchemaModule] = DEFAULT_MODULES) -> GatewaySc
         subscription=_merged("Subscription", [m.subscription for m in modules if m.subscription]),
         types=[t for m in modules for t in m.types],
         # Parsing and validating dominate a small query's cost; clients send the same documents again and again.
-        extensions=[partial(ParserCache, maxsize=1024), partial(ValidationCache, maxsize=1024)],
+        extensions=[
+            *extensions,
+            partial(ParserCache, maxsize=1024),
+            partial(ValidationCache, maxsize=1024),
+        ],
         federation_version="2.11",
     )
-
-
-__all__ = ["DEFAULT_MODULES", "OCCUPANCY", "GatewaySchema", "SchemaModule", "build_schema", "error_code"]

@@ -1,11 +1,14 @@
 """Occupancy in GraphQL: cameras, virtual lines, live counts, history, alerts, and a live subscription.
 
-Resolvers are thin: one call to `OccupancyService` over gRPC (`info.context.occupancy`), then the reply
-as GraphQL types. Domain errors become GraphQL errors with an `extensions.code` (see `footfall.graph.schema`).
+Resolvers are thin: one call to `OccupancyService` over gRPC with the caller's credential, then the reply as
+GraphQL types. Root fields check the caller's role (`CanRead`, `CanWrite`, `CanFeed`); nested fields
+(`camera.lines`, `line.camera`) go through DataLoaders, so a deep query costs one call per camera and level.
+Domain errors become GraphQL errors with an `extensions.code` (see `footfall.graph.core.schema`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -14,36 +17,25 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
-
-from footfall.v1 import occupancy_pb2
-from footfall.graph.convert import (
-    AGGREGATION_LEVELS,
+from footfall.graph.core.context import Info
+from footfall.graph.core.convert import (
     CROSSING_DIRECTIONS,
     LINE_DIRECTIONS,
-    aggregation_level_name,
-    alert_type_name,
+    CrossingDirection,
+    LineDirection,
     line_direction_name,
     parse_id,
     to_datetime,
 )
-from footfall.graph.schema.context import Info
+from footfall.graph.core.loaders import loader
+from footfall.graph.core.schema import CanFeed, CanRead, CanWrite, SchemaModule, caller_of
+from footfall.graph.occupancy.client import OccupancyClient
+from footfall.graph.occupancy.convert import AGGREGATION_LEVELS, aggregation_level_name, alert_type_name
 from footfall.services.core.errors import InvalidArgument, NotFound
+from footfall.services.core.principal import READERS
+from footfall.v1 import occupancy_pb2
 
 # Enums (values are the REST/wire names)
-
-
-@strawberry.enum(description="Which way a virtual line counts people.")
-class LineDirection(Enum):
-    ENTRY = "entry"
-    EXIT = "exit"
-    BIDIRECTIONAL = "bidirectional"
-    UNSPECIFIED = "unspecified"
-
-
-@strawberry.enum(description="The side-to-side sense of one crossing of a line.")
-class CrossingDirection(Enum):
-    IN = "in"
-    OUT = "out"
 
 
 @strawberry.enum
@@ -64,6 +56,10 @@ class AggregationLevel(Enum):
 
 
 # Helpers
+
+
+def _occupancy(info: Info) -> OccupancyClient:
+    return info.context.client(OccupancyClient)
 
 
 def _at_least_one(name: str, value: int) -> int:
@@ -225,52 +221,64 @@ class MonthlyOccupancy:
 
 
 async def _live(info: Info, camera_id: int) -> LiveOccupancy:
-    return LiveOccupancy.from_proto(await info.context.occupancy.live_occupancy(info.context.org, camera_id))
+    return LiveOccupancy.from_proto(await _occupancy(info).live_occupancy(info.context.caller, camera_id))
 
 
 async def _lines(info: Info, camera_id: int) -> list[VirtualLine]:
-    return [
-        VirtualLine.from_proto(x)
-        for x in await info.context.occupancy.list_lines(info.context.org, camera_id)
-    ]
+    return [VirtualLine.from_proto(x) for x in await _occupancy(info).list_lines(info.context.caller, camera_id)]
+
+
+async def _nested_lines(info: Info, camera_id: int) -> list[VirtualLine]:
+    async def batch(camera_ids: list[int]) -> list[list[VirtualLine] | BaseException]:
+        found = await asyncio.gather(*(_lines(info, c) for c in camera_ids), return_exceptions=True)
+        return [x if isinstance(x, (list, BaseException)) else [] for x in found]
+
+    return await loader(info, "occupancy.lines", batch).load(camera_id)
+
+
+async def _nested_camera(info: Info, camera_id: int) -> Camera | None:
+    async def batch(camera_ids: list[int]) -> list[Camera | None | BaseException]:
+        return list(await asyncio.gather(*(_camera_or_none(info, c) for c in camera_ids), return_exceptions=True))
+
+    return await loader(info, "occupancy.camera", batch).load(camera_id)
 
 
 async def _alerts(info: Info, camera_id: int | None, include_resolved: bool) -> list[Alert]:
-    found = await info.context.occupancy.alerts(
-        info.context.org, camera_id, include_resolved=include_resolved
+    found = await _occupancy(info).alerts(
+        info.context.caller, camera_id, include_resolved=include_resolved
     )
     return [Alert.from_proto(a) for a in found]
 
 
 async def _logs(info: Info, camera_id: int, hours: int) -> list[OccupancyLog]:
-    found = await info.context.occupancy.logs(info.context.org, camera_id, _at_least_one("hours", hours))
+    found = await _occupancy(info).logs(info.context.caller, camera_id, _at_least_one("hours", hours))
     return [OccupancyLog.from_proto(g) for g in found]
 
 
 async def _hourly(info: Info, camera_id: int, days: int, time_zone: str | None) -> list[HourlyOccupancy]:
-    found = await info.context.occupancy.hourly(
-        info.context.org, camera_id, _at_least_one("days", days), time_zone
+    found = await _occupancy(info).hourly(
+        info.context.caller, camera_id, _at_least_one("days", days), time_zone
     )
     return [HourlyOccupancy.from_proto(h) for h in found]
 
 
 async def _daily(info: Info, camera_id: int, days: int, time_zone: str | None) -> list[DailyOccupancy]:
-    found = await info.context.occupancy.daily(
-        info.context.org, camera_id, _at_least_one("days", days), time_zone
+    found = await _occupancy(info).daily(
+        info.context.caller, camera_id, _at_least_one("days", days), time_zone
     )
     return [DailyOccupancy.from_proto(d) for d in found]
 
 
 async def _monthly(info: Info, camera_id: int, months: int, time_zone: str | None) -> list[MonthlyOccupancy]:
-    found = await info.context.occupancy.monthly(
-        info.context.org, camera_id, _at_least_one("months", months), time_zone
+    found = await _occupancy(info).monthly(
+        info.context.caller, camera_id, _at_least_one("months", months), time_zone
     )
     return [MonthlyOccupancy.from_proto(m) for m in found]
 
 
 async def _camera_or_none(info: Info, camera_id: int) -> Camera | None:
     try:
-        return Camera.from_proto(await info.context.occupancy.get_camera(info.context.org, camera_id))
+        return Camera.from_proto(await _occupancy(info).get_camera(info.context.caller, camera_id))
     except NotFound:
         return None
 
@@ -313,6 +321,7 @@ class Camera:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Camera | None:
+        caller_of(info).principal.require(READERS)
         return await _camera_or_none(info, parse_id(id))
 
     @strawberry.field(description="Live occupancy now")
@@ -321,7 +330,7 @@ class Camera:
 
     @strawberry.field(description="The camera's virtual lines")
     async def lines(self, info: Info) -> list[VirtualLine]:
-        return await _lines(info, int(self.id))
+        return await _nested_lines(info, int(self.id))
 
     @strawberry.field(description="The camera's alerts (unresolved unless asked)")
     async def alerts(self, info: Info, include_resolved: bool = False) -> list[Alert]:
@@ -380,16 +389,17 @@ class VirtualLine:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> VirtualLine | None:
+        caller_of(info).principal.require(READERS)
         try:
             return VirtualLine.from_proto(
-                await info.context.occupancy.get_line(info.context.org, parse_id(id))
+                await _occupancy(info).get_line(info.context.caller, parse_id(id))
             )
         except NotFound:
             return None
 
     @strawberry.field
     async def camera(self, info: Info) -> Camera | None:
-        return await _camera_or_none(info, int(self.camera_id))
+        return await _nested_camera(info, int(self.camera_id))
 
 
 @strawberry.type
@@ -519,30 +529,30 @@ def _line_direction(value: LineDirection | None) -> int | None:
 
 @strawberry.type
 class OccupancyQuery:
-    @strawberry.field(description="Cameras of the organisation (active ones unless asked)")
+    @strawberry.field(permission_classes=[CanRead], description="Cameras of the organisation (active ones unless asked)")
     async def cameras(self, info: Info, include_inactive: bool = False) -> list[Camera]:
-        found = await info.context.occupancy.list_cameras(info.context.org, include_inactive=include_inactive)
+        found = await _occupancy(info).list_cameras(info.context.caller, include_inactive=include_inactive)
         return [Camera.from_proto(c) for c in found]
 
-    @strawberry.field(description="One camera by database id; null when there is none")
+    @strawberry.field(permission_classes=[CanRead], description="One camera by database id; null when there is none")
     async def camera(self, info: Info, id: strawberry.ID) -> Camera | None:
         return await _camera_or_none(info, parse_id(id))
 
-    @strawberry.field(description="One virtual line by id; null when there is none")
+    @strawberry.field(permission_classes=[CanRead], description="One virtual line by id; null when there is none")
     async def line(self, info: Info, id: strawberry.ID) -> VirtualLine | None:
         return await VirtualLine.resolve_reference(info, id)
 
-    @strawberry.field(description="A camera's virtual lines")
+    @strawberry.field(permission_classes=[CanRead], description="A camera's virtual lines")
     async def lines(self, info: Info, camera_id: strawberry.ID) -> list[VirtualLine]:
         return await _lines(info, parse_id(camera_id, "cameraId"))
 
-    @strawberry.field(description="A camera's live occupancy")
+    @strawberry.field(permission_classes=[CanRead], description="A camera's live occupancy")
     async def live_occupancy(self, info: Info, camera_id: strawberry.ID) -> LiveOccupancy:
         return await _live(info, parse_id(camera_id, "cameraId"))
 
-    @strawberry.field(description="Facility-wide occupancy (sum of all cameras)")
+    @strawberry.field(permission_classes=[CanRead], description="Facility-wide occupancy (sum of all cameras)")
     async def facility_occupancy(self, info: Info) -> FacilityOccupancy:
-        o = await info.context.occupancy.facility_occupancy(info.context.org)
+        o = await _occupancy(info).facility_occupancy(info.context.caller)
         return FacilityOccupancy(
             facility_occupancy=o.facility_occupancy,
             total_entries_all_cameras=o.total_entries_all_cameras,
@@ -551,9 +561,9 @@ class OccupancyQuery:
             last_updated=to_datetime(o.last_updated),
         )
 
-    @strawberry.field(description="Overall facility statistics")
+    @strawberry.field(permission_classes=[CanRead], description="Overall facility statistics")
     async def facility_stats(self, info: Info) -> FacilityStats:
-        s = await info.context.occupancy.facility_stats(info.context.org)
+        s = await _occupancy(info).facility_stats(info.context.caller)
         return FacilityStats(
             total_cameras=s.total_cameras,
             active_cameras=s.active_cameras,
@@ -563,31 +573,31 @@ class OccupancyQuery:
             timestamp=to_datetime(s.timestamp),
         )
 
-    @strawberry.field(description="Raw occupancy logs of the last `hours`")
+    @strawberry.field(permission_classes=[CanRead], description="Raw occupancy logs of the last `hours`")
     async def occupancy_logs(
         self, info: Info, camera_id: strawberry.ID, hours: int = 24
     ) -> list[OccupancyLog]:
         return await _logs(info, parse_id(camera_id, "cameraId"), hours)
 
-    @strawberry.field(description="Hourly rollups of the last `days`")
+    @strawberry.field(permission_classes=[CanRead], description="Hourly rollups of the last `days`")
     async def hourly_occupancy(
         self, info: Info, camera_id: strawberry.ID, days: int = 7, time_zone: TimeZoneArg = None
     ) -> list[HourlyOccupancy]:
         return await _hourly(info, parse_id(camera_id, "cameraId"), days, time_zone)
 
-    @strawberry.field(description="Daily rollups of the last `days`")
+    @strawberry.field(permission_classes=[CanRead], description="Daily rollups of the last `days`")
     async def daily_occupancy(
         self, info: Info, camera_id: strawberry.ID, days: int = 30, time_zone: TimeZoneArg = None
     ) -> list[DailyOccupancy]:
         return await _daily(info, parse_id(camera_id, "cameraId"), days, time_zone)
 
-    @strawberry.field(description="Monthly rollups of the last `months`")
+    @strawberry.field(permission_classes=[CanRead], description="Monthly rollups of the last `months`")
     async def monthly_occupancy(
         self, info: Info, camera_id: strawberry.ID, months: int = 12, time_zone: TimeZoneArg = None
     ) -> list[MonthlyOccupancy]:
         return await _monthly(info, parse_id(camera_id, "cameraId"), months, time_zone)
 
-    @strawberry.field(description="Alerts, unresolved unless asked, of one camera or all")
+    @strawberry.field(permission_classes=[CanRead], description="Alerts, unresolved unless asked, of one camera or all")
     async def alerts(
         self, info: Info, camera_id: strawberry.ID | None = None, include_resolved: bool = False
     ) -> list[Alert]:
@@ -597,10 +607,10 @@ class OccupancyQuery:
 
 @strawberry.type
 class OccupancyMutation:
-    @strawberry.mutation(description="Create a camera")
+    @strawberry.mutation(permission_classes=[CanWrite], description="Create a camera")
     async def create_camera(self, info: Info, input: CameraInput) -> Camera:
-        camera = await info.context.occupancy.create_camera(
-            info.context.org,
+        camera = await _occupancy(info).create_camera(
+            info.context.caller,
             camera_id=input.camera_id,
             camera_name=input.camera_name,
             location=input.location,
@@ -611,10 +621,10 @@ class OccupancyMutation:
         )
         return Camera.from_proto(camera)
 
-    @strawberry.mutation(description="Change a camera; only the fields given change")
+    @strawberry.mutation(permission_classes=[CanWrite], description="Change a camera; only the fields given change")
     async def update_camera(self, info: Info, id: strawberry.ID, input: CameraUpdateInput) -> Camera:
-        camera = await info.context.occupancy.update_camera(
-            info.context.org,
+        camera = await _occupancy(info).update_camera(
+            info.context.caller,
             parse_id(id),
             camera_name=input.camera_name,
             location=input.location,
@@ -626,10 +636,10 @@ class OccupancyMutation:
         )
         return Camera.from_proto(camera)
 
-    @strawberry.mutation(description="Create a virtual line")
+    @strawberry.mutation(permission_classes=[CanWrite], description="Create a virtual line")
     async def create_line(self, info: Info, input: LineInput) -> VirtualLine:
-        line = await info.context.occupancy.create_line(
-            info.context.org,
+        line = await _occupancy(info).create_line(
+            info.context.caller,
             camera_id=parse_id(input.camera_id, "cameraId"),
             line_name=input.line_name,
             x1=input.x1,
@@ -641,10 +651,10 @@ class OccupancyMutation:
         )
         return VirtualLine.from_proto(line)
 
-    @strawberry.mutation(description="Change a virtual line; only the fields given change")
+    @strawberry.mutation(permission_classes=[CanWrite], description="Change a virtual line; only the fields given change")
     async def update_line(self, info: Info, id: strawberry.ID, input: LineUpdateInput) -> VirtualLine:
-        line = await info.context.occupancy.update_line(
-            info.context.org,
+        line = await _occupancy(info).update_line(
+            info.context.caller,
             parse_id(id),
             line_name=input.line_name,
             x1=input.x1,
@@ -657,12 +667,12 @@ class OccupancyMutation:
         )
         return VirtualLine.from_proto(line)
 
-    @strawberry.mutation(description="Set a camera's occupancy after a manual headcount")
+    @strawberry.mutation(permission_classes=[CanWrite], description="Set a camera's occupancy after a manual headcount")
     async def calibrate_occupancy(
         self, info: Info, camera_id: strawberry.ID, occupancy_value: int, notes: str = ""
     ) -> Calibration:
-        reply = await info.context.occupancy.calibrate(
-            info.context.org, parse_id(camera_id, "cameraId"), occupancy_value, notes
+        reply = await _occupancy(info).calibrate(
+            info.context.caller, parse_id(camera_id, "cameraId"), occupancy_value, notes
         )
         return Calibration(
             camera_id=strawberry.ID(str(reply.camera_id)),
@@ -670,14 +680,14 @@ class OccupancyMutation:
             timestamp=to_datetime(reply.timestamp),
         )
 
-    @strawberry.mutation(description="Mark an alert resolved")
+    @strawberry.mutation(permission_classes=[CanWrite], description="Mark an alert resolved")
     async def resolve_alert(self, info: Info, id: strawberry.ID) -> AlertResolution:
-        reply = await info.context.occupancy.resolve_alert(info.context.org, parse_id(id))
+        reply = await _occupancy(info).resolve_alert(info.context.caller, parse_id(id))
         return AlertResolution(
             alert_id=strawberry.ID(str(reply.alert_id)), resolved_at=to_datetime(reply.resolved_at)
         )
 
-    @strawberry.mutation(description="Run time-series aggregation now (in the background)")
+    @strawberry.mutation(permission_classes=[CanWrite], description="Run time-series aggregation now (in the background)")
     async def trigger_aggregation(
         self,
         info: Info,
@@ -685,18 +695,18 @@ class OccupancyMutation:
         camera_id: strawberry.ID | None = None,
     ) -> AggregationTriggered:
         cid = parse_id(camera_id, "cameraId") if camera_id is not None else None
-        reply = await info.context.occupancy.trigger_aggregation(
-            info.context.org, AGGREGATION_LEVELS[level.value], cid
+        reply = await _occupancy(info).trigger_aggregation(
+            info.context.caller, AGGREGATION_LEVELS[level.value], cid
         )
         echoed = aggregation_level_name(reply.level)
         return AggregationTriggered(
             level=AggregationLevel(echoed) if reply.level else level, timestamp=to_datetime(reply.timestamp)
         )
 
-    @strawberry.mutation(description="Record one crossing (idempotent by eventId)")
+    @strawberry.mutation(permission_classes=[CanFeed], description="Record one crossing (idempotent by eventId)")
     async def record_crossing(self, info: Info, input: CrossingInput) -> CrossingResult:
-        reply = await info.context.occupancy.record_crossing(
-            info.context.org,
+        reply = await _occupancy(info).record_crossing(
+            info.context.caller,
             event_id=input.event_id or str(uuid.uuid4()),
             camera_id=input.camera_id,
             direction=CROSSING_DIRECTIONS[input.direction.value],
@@ -713,10 +723,11 @@ class OccupancyMutation:
 @strawberry.type
 class OccupancySubscription:
     @strawberry.subscription(
+        permission_classes=[CanRead],
         description="A camera's live occupancy (now, then every change) and its new alerts"
     )
     async def occupancy(self, info: Info, camera_id: strawberry.ID) -> AsyncGenerator[OccupancyUpdate, None]:
-        stream = info.context.occupancy.watch_occupancy(info.context.org, parse_id(camera_id, "cameraId"))
+        stream = _occupancy(info).watch_occupancy(info.context.caller, parse_id(camera_id, "cameraId"))
         async with aclosing(stream):
             async for update in stream:
                 kind = update.WhichOneof("update")
@@ -727,3 +738,6 @@ class OccupancySubscription:
 
 
 TYPES = (Camera, VirtualLine, LiveOccupancy, Alert)
+MODULE = SchemaModule(
+    "occupancy", query=OccupancyQuery, mutation=OccupancyMutation, subscription=OccupancySubscription, types=TYPES
+)

@@ -1,7 +1,7 @@
 """Vision in GraphQL: camera streams, the people tracked on them, and a live track subscription.
 
-Resolvers are thin: one call to `VisionService` over gRPC (`VisionClient`), then the reply as GraphQL types.
-Add the module to the schema with `build_schema([*DEFAULT_MODULES, VISION])` (`VISION` is made on first import, see `__getattr__` below).
+Resolvers are thin: one call to `VisionService` over gRPC (`VisionClient`) with the caller's credential, then
+the reply as GraphQL types; root fields check the caller's role.
 
     query { visionStreams { streams { cameraId status fps frames lines { name inCount outCount } } } }
     query { tracks(cameraId: "GATE_A") { frameIndex tracks { trackId box { x1 y1 x2 y2 } confidence } } }
@@ -17,13 +17,19 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
-
-from footfall.v1 import common_pb2, vision_pb2
-from footfall.graph.convert import CROSSING_DIRECTIONS, LINE_DIRECTIONS, line_direction_name, to_datetime
-from footfall.graph.rest.vision import VisionClient
-from footfall.graph.schema.context import Info
-from footfall.graph.schema.occupancy import CrossingDirection, LineDirection
+from footfall.graph.core.context import Info
+from footfall.graph.core.convert import (
+    CROSSING_DIRECTION_NAMES,
+    LINE_DIRECTIONS,
+    CrossingDirection,
+    LineDirection,
+    line_direction_name,
+    to_datetime,
+)
+from footfall.graph.core.schema import CanFeed, CanRead, SchemaModule
+from footfall.graph.vision.client import VisionClient
 from footfall.services.core.errors import InvalidArgument
+from footfall.v1 import common_pb2, vision_pb2
 
 
 @strawberry.enum(description="The state of a camera stream.")
@@ -43,11 +49,10 @@ _STATUS = {
     vision_pb2.STREAM_STATUS_FAILED: StreamStatus.FAILED,
     vision_pb2.STREAM_STATUS_STOPPED: StreamStatus.STOPPED,
 }
-_CROSSING_NAMES = {v: k for k, v in CROSSING_DIRECTIONS.items()}
 
 
 def _vision(info: Info) -> VisionClient:
-    return info.context.clients.get(VisionClient)
+    return info.context.client(VisionClient)
 
 
 @strawberry.type(description="A point in frame pixels.")
@@ -186,7 +191,7 @@ class TrackUpdate:
             crossings=[
                 VisionCrossing(
                     event_id=c.event_id, line_id=strawberry.ID(str(c.line_id)) if c.line_id else None,
-                    line_name=c.line_name, direction=CrossingDirection(_CROSSING_NAMES.get(c.direction, "in")),
+                    line_name=c.line_name, direction=CrossingDirection(CROSSING_DIRECTION_NAMES.get(c.direction, "in")),
                     track_id=strawberry.ID(c.track_id), confidence=c.confidence, frame_index=c.frame_index,
                     occurred_at=to_datetime(c.occurred_at),
                 )
@@ -277,59 +282,47 @@ def _start_request(data: StartStreamInput) -> vision_pb2.StartStreamRequest:
 
 @strawberry.type
 class VisionQuery:
-    @strawberry.field(description="The people tracked on a camera at its latest frame")
+    @strawberry.field(permission_classes=[CanRead], description="The people tracked on a camera at its latest frame")
     async def tracks(self, info: Info, camera_id: str) -> CameraTracks:
-        reply = await _vision(info).list_tracks(info.context.org, camera_id)
+        reply = await _vision(info).list_tracks(info.context.caller, camera_id)
         return CameraTracks(camera_id=reply.camera_id, frame_index=reply.frame_index,
                             timestamp=to_datetime(reply.timestamp),
                             tracks=[TrackedPerson.from_proto(t) for t in reply.tracks])
 
-    @strawberry.field(description="Camera streams of the organisation (sorted by camera id)")
+    @strawberry.field(permission_classes=[CanRead], description="Camera streams of the organisation (sorted by camera id)")
     async def vision_streams(self, info: Info, page_size: int = 50, page_token: str | None = None) -> VisionStreamPage:
-        reply = await _vision(info).list_streams(info.context.org, page_size, page_token or "")
+        reply = await _vision(info).list_streams(info.context.caller, page_size, page_token or "")
         return VisionStreamPage(streams=[VisionStream.from_proto(s) for s in reply.streams],
                                 next_page_token=reply.next_page_token or None)
 
-    @strawberry.field(description="One camera's stream")
+    @strawberry.field(permission_classes=[CanRead], description="One camera's stream")
     async def vision_stream(self, info: Info, camera_id: str) -> VisionStream:
-        return VisionStream.from_proto(await _vision(info).get_stream(info.context.org, camera_id))
+        return VisionStream.from_proto(await _vision(info).get_stream(info.context.caller, camera_id))
 
 
 @strawberry.type
 class VisionMutation:
-    @strawberry.mutation(description="Start analysing a camera's source (file, stream URL or local device)")
+    @strawberry.mutation(permission_classes=[CanFeed], description="Start analysing a camera's source (file, stream URL or local device)")
     async def start_stream(self, info: Info, input: StartStreamInput) -> VisionStream:
-        stream = await _vision(info).start_stream(info.context.org, _start_request(input))
+        stream = await _vision(info).start_stream(info.context.caller, _start_request(input))
         return VisionStream.from_proto(stream)
 
-    @strawberry.mutation(description="Stop a camera's stream; its open tracks end")
+    @strawberry.mutation(permission_classes=[CanFeed], description="Stop a camera's stream; its open tracks end")
     async def stop_stream(self, info: Info, camera_id: str) -> VisionStream:
-        return VisionStream.from_proto(await _vision(info).stop_stream(info.context.org, camera_id))
+        return VisionStream.from_proto(await _vision(info).stop_stream(info.context.caller, camera_id))
 
 
 @strawberry.type
 class VisionSubscription:
-    @strawberry.subscription(description="Every analysed frame's tracks, of one camera or of all cameras")
+    @strawberry.subscription(permission_classes=[CanRead], description="Every analysed frame's tracks, of one camera or of all cameras")
     async def track_updates(self, info: Info, camera_id: str | None = None) -> AsyncGenerator[TrackUpdate, None]:
-        updates = _vision(info).watch_tracks(info.context.org, camera_id or "")
+        updates = _vision(info).watch_tracks(info.context.caller, camera_id or "")
         async with aclosing(updates):
             async for update in updates:
                 yield TrackUpdate.from_proto(update)
 
 
 TYPES = (VisionStream, TrackedPerson, TrackUpdate)
-
-def __getattr__(name: str) -> object:
-    """`VISION`, the `SchemaModule` for `build_schema([*DEFAULT_MODULES, VISION])`.
-
-    Made on first use, so `graph/schema/__init__.py` may import this module wherever it likes (even before
-    it defines `SchemaModule`) without an import cycle.
-    """
-    if name == "VISION":
-        from footfall.graph.schema import SchemaModule
-
-        module = SchemaModule("vision", query=VisionQuery, mutation=VisionMutation, subscription=VisionSubscription,
-                              types=TYPES)
-        globals()["VISION"] = module
-        return module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+MODULE = SchemaModule(
+    "vision", query=VisionQuery, mutation=VisionMutation, subscription=VisionSubscription, types=TYPES
+)

@@ -1,8 +1,7 @@
 """Customers in GraphQL: journeys (a federation entity), their totals, POS transactions and webhooks.
 
-Resolvers are thin: one call to `CustomersService` over gRPC (`CustomersClient`), then the reply as GraphQL
-types. Add the module with `build_schema([*DEFAULT_MODULES, CUSTOMERS])` (`CUSTOMERS` is made on first use, see
-`__getattr__` below, like `footfall.graph.schema.vision.VISION`).
+Resolvers are thin: one call to `CustomersService` over gRPC (`CustomersClient`) with the caller's credential,
+then the reply as GraphQL types; root fields check the caller's role.
 
     query { journeys(first: 20, since: "2025-01-15T00:00:00Z") { nodes { id customerId zonesVisited conversion }
                                                                  pageInfo { hasNextPage endCursor } } }
@@ -23,12 +22,14 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
-from footfall.v1 import customers_pb2
-
-from footfall.graph.convert import parse_id, to_datetime
-from footfall.graph.rest.customers import CONVERSIONS, STATUSES, CustomersClient, timestamp, transaction_proto
-from footfall.graph.schema.context import Info
+from footfall.graph.core.context import Info
+from footfall.graph.core.convert import parse_id, to_datetime
+from footfall.graph.core.schema import CanRead, CanWrite, SchemaModule, caller_of
+from footfall.graph.customers.client import CustomersClient
+from footfall.graph.customers.convert import CONVERSIONS, STATUSES, timestamp, transaction_proto
 from footfall.services.core.errors import InvalidArgument, NotFound
+from footfall.services.core.principal import READERS
+from footfall.v1 import customers_pb2
 
 
 @strawberry.enum(description="Whether a journey is still going on.")
@@ -65,7 +66,7 @@ MAX_PAGE = 1000
 
 
 def _customers(info: Info) -> CustomersClient:
-    return info.context.clients.get(CustomersClient)
+    return info.context.client(CustomersClient)
 
 
 def _range(request: object, since: datetime | None, until: datetime | None) -> None:
@@ -153,12 +154,13 @@ class Journey:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Journey | None:
+        caller_of(info).principal.require(READERS)
         return await _journey_or_none(info, parse_id(id))
 
 
 async def _journey_or_none(info: Info, journey_id: int) -> Journey | None:
     try:
-        return Journey.from_proto(await _customers(info).get_journey(info.context.org, journey_id))
+        return Journey.from_proto(await _customers(info).get_journey(info.context.caller, journey_id))
     except NotFound:
         return None
 
@@ -293,7 +295,7 @@ class Webhook:
 
     @strawberry.field(description="The delivery log, newest first")
     async def deliveries(self, info: Info, first: int = 50) -> list[WebhookDelivery]:
-        reply = await _customers(info).list_deliveries(info.context.org, int(self.id), _first(first))
+        reply = await _customers(info).list_deliveries(info.context.caller, int(self.id), _first(first))
         return [WebhookDelivery.from_proto(d) for d in reply.deliveries]
 
 
@@ -385,6 +387,7 @@ def _first(first: int) -> int:
 @strawberry.type
 class CustomersQuery:
     @strawberry.field(
+        permission_classes=[CanRead],
         description="Journeys newest entry first, entered in [since, until) and matching the filters"
     )
     async def journeys(
@@ -412,7 +415,7 @@ class CustomersQuery:
             zone_name=zone or "",
         )
         _range(request, since, until)
-        reply = await _customers(info).list_journeys(info.context.org, request)
+        reply = await _customers(info).list_journeys(info.context.caller, request)
         return JourneyConnection(
             nodes=[Journey.from_proto(j) for j in reply.journeys],
             page_info=JourneyPageInfo(
@@ -420,11 +423,11 @@ class CustomersQuery:
             ),
         )
 
-    @strawberry.field(description="One journey; null when the organisation has none with this id")
+    @strawberry.field(permission_classes=[CanRead], description="One journey; null when the organisation has none with this id")
     async def journey(self, info: Info, id: strawberry.ID) -> Journey | None:
         return await _journey_or_none(info, parse_id(id))
 
-    @strawberry.field(description="Totals over the journeys that entered in [since, until)")
+    @strawberry.field(permission_classes=[CanRead], description="Totals over the journeys that entered in [since, until)")
     async def journey_stats(
         self,
         info: Info,
@@ -434,14 +437,14 @@ class CustomersQuery:
     ) -> JourneyStats:
         request = customers_pb2.GetJourneyStatsRequest(camera_id=camera_id or "")
         _range(request, since, until)
-        return JourneyStats.from_proto(await _customers(info).stats(info.context.org, request))
+        return JourneyStats.from_proto(await _customers(info).stats(info.context.caller, request))
 
-    @strawberry.field(description="The organisation's webhooks, oldest first")
+    @strawberry.field(permission_classes=[CanRead], description="The organisation's webhooks, oldest first")
     async def webhooks(self, info: Info) -> list[Webhook]:
         out: list[Webhook] = []
         token = ""
         while True:
-            reply = await _customers(info).list_webhooks(info.context.org, MAX_PAGE, token)
+            reply = await _customers(info).list_webhooks(info.context.caller, MAX_PAGE, token)
             out += [Webhook.from_proto(w) for w in reply.webhooks]
             token = reply.next_page_token
             if not token:
@@ -451,41 +454,31 @@ class CustomersQuery:
 @strawberry.type
 class CustomersMutation:
     @strawberry.mutation(
+        permission_classes=[CanWrite],
         description="Record a POS transaction; it converts the journey present at its time "
         "(in its zone when it names one)"
     )
     async def record_transaction(self, info: Info, input: TransactionInput) -> TransactionRecorded:
-        reply = await _customers(info).record_transaction(info.context.org, input.to_proto())
+        reply = await _customers(info).record_transaction(info.context.caller, input.to_proto())
         return TransactionRecorded(
             transaction=Transaction.from_proto(reply.transaction),
             journey=Journey.from_proto(reply.journey) if reply.HasField("journey") else None,
             created=reply.created,
         )
 
-    @strawberry.mutation(description="Register a URL for `customer_entry` and `journey_complete` events")
+    @strawberry.mutation(permission_classes=[CanWrite], description="Register a URL for `customer_entry` and `journey_complete` events")
     async def create_webhook(self, info: Info, input: WebhookInput) -> WebhookCreated:
         reply = await _customers(info).create_webhook(
-            info.context.org, input.url, input.events, input.secret or ""
+            info.context.caller, input.url, input.events, input.secret or ""
         )
         return WebhookCreated(webhook=Webhook.from_proto(reply.webhook), secret=reply.secret)
 
-    @strawberry.mutation(description="Delete a webhook; returns its id (NOT_FOUND when there is none)")
+    @strawberry.mutation(permission_classes=[CanWrite], description="Delete a webhook; returns its id (NOT_FOUND when there is none)")
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> strawberry.ID:
         webhook_id = parse_id(id)
-        await _customers(info).delete_webhook(info.context.org, webhook_id)
+        await _customers(info).delete_webhook(info.context.caller, webhook_id)
         return strawberry.ID(str(webhook_id))
 
 
 TYPES = (Journey, JourneyStats, Transaction, Webhook)
-
-
-def __getattr__(name: str) -> object:
-    """`CUSTOMERS`, the `SchemaModule` for `build_schema([*DEFAULT_MODULES, CUSTOMERS])`, made on first use so
-    `graph/schema/__init__.py` may import this module anywhere without an import cycle."""
-    if name == "CUSTOMERS":
-        from footfall.graph.schema import SchemaModule
-
-        module = SchemaModule("customers", query=CustomersQuery, mutation=CustomersMutation, types=TYPES)
-        globals()["CUSTOMERS"] = module
-        return module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+MODULE = SchemaModule("customers", query=CustomersQuery, mutation=CustomersMutation, types=TYPES)

@@ -1,0 +1,1 @@
+"""What every gateway domain shares: the client base, error styles, REST and GraphQL plumbing, metrics."""

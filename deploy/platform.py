@@ -132,25 +132,35 @@ class Platform:
         self.generated_admin_password: str | None = None
 
     async def start(self) -> None:
+        """Start what this process runs; on any failure, stop what was started and re-raise."""
+        try:
+            if self.service_names == [] and self.gateway:
+                await self._start_gateway_only()
+            else:
+                await self._start_services()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_services(self) -> None:
         from footfall.services.accounts.authenticator import Authenticator
         from footfall.services.core.tokens import ServiceCredentials, TokenSigner, set_default_service_credentials
 
-        self.infra = await start_infrastructure(self.settings)
-        signer = TokenSigner.from_settings(self.settings)
-        self.authenticator = Authenticator(self.infra.db, signer, cache_s=self.settings.auth_cache_s)
-        set_default_service_credentials(ServiceCredentials(signer, "footfall"))
-        self.generated_admin_password = await bootstrap_accounts(self.settings, self.infra.db, self.authenticator)
         starters = service_starters()
         names = self.service_names or list(starters)
         unknown = set(names) - set(starters)
         if unknown:
             raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}; choose from {', '.join(starters)}")
-        if names:
-            self.grpc_server = GrpcServer(self.settings.grpc_host, self.settings.grpc_port,
-                                          authenticator=self.authenticator)
-            for name in names:
-                self.runtimes[name] = await starters[name](self.settings, self.infra.db, self.infra.bus, self.grpc_server)
-            self.grpc_port = await self.grpc_server.start()
+        self.infra = await start_infrastructure(self.settings)
+        signer = TokenSigner.from_settings(self.settings)
+        self.authenticator = Authenticator(self.infra.db, signer, cache_s=self.settings.auth_cache_s)
+        set_default_service_credentials(ServiceCredentials(signer, "footfall"))
+        self.generated_admin_password = await bootstrap_accounts(self.settings, self.infra.db, self.authenticator)
+        self.grpc_server = GrpcServer(self.settings.grpc_host, self.settings.grpc_port,
+                                      authenticator=self.authenticator)
+        for name in names:
+            self.runtimes[name] = await starters[name](self.settings, self.infra.db, self.infra.bus, self.grpc_server)
+        self.grpc_port = await self.grpc_server.start()
         if self.gateway:
             from footfall.graph.app import create_app
 
@@ -160,8 +170,20 @@ class Platform:
                 self.settings, self.channel, health_check=self.health, authenticator=self.authenticator
             )
 
+    async def _start_gateway_only(self) -> None:
+        """`footfall serve gateway`: no database, no NATS, no gRPC server of its own; every call (logins
+        included) goes to the services at FOOTFALL_GRPC_TARGET."""
+        from footfall.graph.app import create_app
+
+        if not self.settings.grpc_target:
+            raise ValueError("the gateway alone needs FOOTFALL_GRPC_TARGET (host:port of the services)")
+        self.channel = grpc.aio.insecure_channel(self.settings.grpc_target)
+        self.app = create_app(self.settings, self.channel)
+
     async def health(self) -> dict[str, str]:
         """Dependency health for `/health`."""
+        if self.infra is None:
+            return {}
         checks = {"nats": "ok" if self.infra and self.infra.bus.connected else "down"}
         try:
             assert self.infra is not None
@@ -173,17 +195,22 @@ class Platform:
         return checks
 
     async def stop(self) -> None:
-        if self.channel is not None:
-            await self.channel.close()
-        for name, runtime in reversed(list(self.runtimes.items())):
+        """Stop everything started, last started first; safe to call again."""
+        channel, self.channel = self.channel, None
+        if channel is not None:
+            await channel.close()
+        runtimes, self.runtimes = self.runtimes, {}
+        for name, runtime in reversed(list(runtimes.items())):
             try:
                 await runtime.stop()
             except Exception:
                 log.exception("stopping %s failed", name)
-        if self.grpc_server is not None:
-            await self.grpc_server.stop()
-        if self.infra is not None:
-            await self.infra.close()
+        grpc_server, self.grpc_server = self.grpc_server, None
+        if grpc_server is not None:
+            await grpc_server.stop()
+        infra, self.infra = self.infra, None
+        if infra is not None:
+            await infra.close()
 
 
 async def bootstrap_accounts(settings: Settings, db: Database, authenticator: Any) -> str | None:
@@ -232,11 +259,22 @@ async def serve(settings: Settings, *, services: list[str] | None = None, gatewa
             config = uvicorn.Config(
                 platform.app, host=settings.http_host, port=settings.http_port, log_level="warning",
                 lifespan="on", ws="websockets-sansio",
+                # X-Forwarded-For is believed only from FOOTFALL_TRUSTED_PROXIES (the rate limiter decides).
+                proxy_headers=False,
             )
             server = uvicorn.Server(config)
+            servers = [server.serve()]
+            if settings.metrics_port is not None:
+                from footfall.graph.app import metrics_app
+
+                metrics_server = uvicorn.Server(uvicorn.Config(
+                    metrics_app(platform.app.state.metrics), host=settings.http_host, port=settings.metrics_port,
+                    log_level="warning", lifespan="off", proxy_headers=False))
+                metrics_server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+                servers.append(_until(server, metrics_server))
             log.info("Footfall is up: http://%s:%d (GraphQL /graphql, REST /api, docs /docs), gRPC :%s",
-                     settings.http_host, settings.http_port, platform.grpc_port)
-            await server.serve()
+                     settings.http_host, settings.http_port, platform.grpc_port or settings.grpc_target)
+            await asyncio.gather(*servers)
         else:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -246,4 +284,16 @@ async def serve(settings: Settings, *, services: list[str] | None = None, gatewa
             await stop.wait()
     finally:
         log.info("stopping Footfall")
+        limiter = getattr(getattr(platform.app, "state", None), "rate_limiter", None)
+        if limiter is not None:
+            await limiter.close()
         await platform.stop()
+
+
+async def _until(main: Any, side: Any) -> None:
+    """Run `side` (a uvicorn server) until `main` has stopped."""
+    task = asyncio.create_task(side.serve())
+    while not main.should_exit and not task.done():
+        await asyncio.sleep(0.2)
+    side.should_exit = True
+    await task

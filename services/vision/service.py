@@ -469,6 +469,10 @@ class VisionService:
             log.warning("no occupancy lines for %s/%s: %s", org, camera_id, exc)
             return LineSet()
 
+    def _recheck_url(self, url: str) -> None:
+        """The URL policy again, from a reader thread before a reconnect (DNS may answer differently now)."""
+        asyncio.run(self.sources.stream_url(url))
+
     async def start_stream(self, org: str, request: StreamRequest, *, trusted: bool = False) -> CameraSession:
         """Start analysing a camera's source; returns its session (status connecting).
 
@@ -535,7 +539,9 @@ class VisionService:
                 max_fps=max_fps, loop=request.loop, realtime=request.realtime, max_frames=request.max_frames,
                 max_reconnect_attempts=request.max_reconnect_attempts,
             )
-            opener = open_stream_source(kind, open_target, max_reconnect_attempts=request.max_reconnect_attempts)
+            recheck = None if trusted or kind != "url" else self._recheck_url
+            opener = open_stream_source(kind, open_target, max_reconnect_attempts=request.max_reconnect_attempts,
+                                        recheck=recheck)
             worker = StreamWorker(session, opener, options, first_source)
             self._sessions[(org, camera_id)] = session
             self._workers[(org, camera_id)] = worker

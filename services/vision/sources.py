@@ -277,6 +277,11 @@ class LiveSource(FrameSource):
         self._closed.set()
 
 
+def open_live_capture(target: str | int, timeout_s: float) -> Capture:
+    """Open a live stream or camera the way `LiveSource` does by default (for openers that check first)."""
+    return _open_live(target, timeout_s)
+
+
 _END = object()
 
 

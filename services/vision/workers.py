@@ -34,7 +34,9 @@ from footfall.services.core.errors import Unavailable
 from footfall.services.vision import publisher as pub
 from footfall.services.vision.lines import LineZone
 from footfall.services.vision.pipeline import CameraConfig, FrameResult, VisionPipeline
-from footfall.services.vision.sources import Frame, FrameSource, LiveSource, SourceError, SourceStatus, VideoFileSource
+from footfall.services.vision.sources import (
+    Frame, FrameSource, LiveSource, SourceError, SourceStatus, VideoFileSource, open_live_capture,
+)
 from footfall.services.vision.track import Track
 from footfall.services.vision.tracking import TrackerConfig
 from footfall.services.vision.zones import PolygonZone
@@ -829,16 +831,26 @@ class StreamWorker:
 
 
 def open_stream_source(
-    kind: str, target: str | int, *, max_reconnect_attempts: int = 0
+    kind: str, target: str | int, *, max_reconnect_attempts: int = 0,
+    recheck: Callable[[str], None] | None = None,
 ) -> Callable[[Callable[[SourceStatus, str | None], None] | None], FrameSource]:
-    """A function that opens the source (in a thread) with a status callback for live sources."""
+    """A function that opens the source (in a thread) with a status callback for live sources.
+
+    `recheck(url)` runs before every connection attempt of a URL source and raises when the target is no
+    longer allowed: a camera host name that resolves elsewhere after a reconnect is refused again.
+    """
+
+    def connect(url: str | int, timeout_s: float):  # type: ignore[no-untyped-def]
+        if recheck is not None and isinstance(url, str):
+            recheck(url)
+        return open_live_capture(url, timeout_s)
 
     def opener(on_status: Callable[[SourceStatus, str | None], None] | None) -> FrameSource:
         if kind == "path":
             return VideoFileSource(str(target))
         return LiveSource(
             int(target) if kind == "device" else str(target), on_status=on_status,
-            max_attempts=max_reconnect_attempts or None,
+            max_attempts=max_reconnect_attempts or None, opener=connect,
         )
 
     return opener

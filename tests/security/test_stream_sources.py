@@ -85,3 +85,21 @@ async def test_the_service_applies_them(event_bus: EventBus, media: tuple[Path, 
     default = VisionService(event_bus, lambda: None)  # without a policy: no files at all
     with pytest.raises(InvalidArgument, match="not found under the media folders"):
         await default.start_stream("org1", StreamRequest("cam", "path", str(root / "store1" / "door.mp4")))
+
+
+def test_url_sources_are_checked_again_before_every_connection() -> None:
+    """A camera host that resolves somewhere forbidden after a drop is refused on the reconnect too."""
+    from footfall.services.core.errors import PermissionDenied
+    from footfall.services.vision.sources import SourceError
+    from footfall.services.vision.workers import open_stream_source
+
+    checked: list[str] = []
+
+    def recheck(url: str) -> None:
+        checked.append(url)
+        raise PermissionDenied("stream url refused: its host is not an allowed address")
+
+    source = open_stream_source("url", "rtsp://camera.example/stream", max_reconnect_attempts=2, recheck=recheck)(None)
+    with pytest.raises(SourceError, match="not an allowed address"):
+        list(source)
+    assert checked == ["rtsp://camera.example/stream"] * 2

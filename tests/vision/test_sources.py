@@ -118,7 +118,7 @@ def test_pushed_frames_drop_oldest_when_full() -> None:
 
 def test_pushed_frames_reject_bad_input_and_closed_source() -> None:
     source = PushedFrameSource()
-    with pytest.raises(SourceError, match="decodable"):
+    with pytest.raises(SourceError, match="format not supported"):
         source.push(b"not an image")
     with pytest.raises(SourceError, match="uint8"):
         source.push(np.zeros((4, 4), np.float32))  # type: ignore[arg-type]

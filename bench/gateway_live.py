@@ -112,7 +112,7 @@ async def measure_lag(
                 {
                     "type": "subscribe",
                     "id": "1",
-                    "payload": {"query": SUBSCRIPTION, "variables": {"id": str(camera_id)}},
+                    "payload": {"query": SUBSCRIPTION, "variables": {"id": camera_key}},  # the public id: the key
                 }
             )
         )
@@ -242,7 +242,7 @@ def main() -> int:
             bare = load("bare", f"http://127.0.0.1:{bare_port}/live", args)
             rest = load("rest", f"{base}/api/occupancy/cameras/{camera['id']}/live", args, headers=auth)
             gql = load("graphql", f"{base}/graphql", args, method="POST", headers=auth,
-                       body={"query": LIVE_QUERY, "variables": {"id": str(camera["id"])}})
+                       body={"query": LIVE_QUERY, "variables": {"id": key}})
             lag = asyncio.run(measure_lag(base, nats.url, token, key, camera["id"], line["id"], args.crossings,
                                           args.interval))
         finally:

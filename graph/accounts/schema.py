@@ -9,21 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Generic, TypeVar
 
 import strawberry
 from footfall.graph.accounts import convert
 from footfall.graph.accounts.client import AccountsClient
 from footfall.graph.core.context import Info
+from footfall.graph.core.pagination import AfterArg, Connection, check_first
 from footfall.graph.core.schema import SchemaModule, caller_of
-from footfall.services.core import errors
 from footfall.services.core.principal import ADMINS, Role
 from footfall.v1 import accounts_pb2
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 
 MAX_PAGE = 100
-T = TypeVar("T")
 
 
 class CanAdminister(BasePermission):
@@ -166,40 +164,8 @@ class AuditEntry:
         )
 
 
-@strawberry.type
-class AccountsPageInfo:
-    has_next_page: bool
-    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page")
-
-
-@strawberry.type(description="One item; only the last edge of a page carries a cursor.")
-class Edge(Generic[T]):
-    node: T
-    cursor: str | None
-
-
-@strawberry.type(description="A page of items (Relay style).")
-class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    nodes: list[T]
-    page_info: AccountsPageInfo
-    total_count: int | None = strawberry.field(description="Null where the service does not count")
-
-    @classmethod
-    def of(cls, nodes: list[T], next_token: str, total: int | None) -> Connection[T]:
-        last = len(nodes) - 1
-        return cls(
-            edges=[Edge(node=n, cursor=(next_token or None) if i == last else None) for i, n in enumerate(nodes)],
-            nodes=nodes,
-            page_info=AccountsPageInfo(has_next_page=bool(next_token), end_cursor=next_token or None),
-            total_count=total,
-        )
-
-
 def _first(first: int) -> int:
-    if not 1 <= first <= MAX_PAGE:
-        raise errors.InvalidArgument(f"first must be between 1 and {MAX_PAGE}")
-    return first
+    return check_first(first, MAX_PAGE)
 
 
 def _accounts(info: Info) -> AccountsClient:
@@ -216,35 +182,35 @@ class ApiKeyCreated:
 class AccountsQuery:
     @strawberry.field(permission_classes=[CanAdminister], description="Organisations (platform admins: all)")
     async def organisations(
-        self, info: Info, first: int = 50, after: str | None = None
+        self, info: Info, first: int = 50, after: AfterArg = None
     ) -> Connection[Organisation]:
         reply = await _accounts(info).list_orgs(caller_of(info), page_size=_first(first), page_token=after or "")
         nodes = [Organisation.from_proto(o) for o in reply.orgs]
-        return Connection.of(nodes, reply.next_page_token, None)
+        return Connection.of_page(nodes, reply.next_page_token, None)
 
     @strawberry.field(permission_classes=[CanAdminister], description="Users with a role in the organisation")
-    async def users(self, info: Info, first: int = 50, after: str | None = None) -> Connection[User]:
+    async def users(self, info: Info, first: int = 50, after: AfterArg = None) -> Connection[User]:
         reply = await _accounts(info).list_users(caller_of(info), page_size=_first(first), page_token=after or "")
         nodes = [User.from_proto(u) for u in reply.users]
-        return Connection.of(nodes, reply.next_page_token, reply.total_size)
+        return Connection.of_page(nodes, reply.next_page_token, reply.total_size)
 
     @strawberry.field(permission_classes=[CanAdminister])
     async def api_keys(
-        self, info: Info, first: int = 50, after: str | None = None, include_revoked: bool = False
+        self, info: Info, first: int = 50, after: AfterArg = None, include_revoked: bool = False
     ) -> Connection[ApiKey]:
         reply = await _accounts(info).list_api_keys(
             caller_of(info), page_size=_first(first), page_token=after or "", include_revoked=include_revoked
         )
         nodes = [ApiKey.from_proto(k) for k in reply.api_keys]
-        return Connection.of(nodes, reply.next_page_token, None)
+        return Connection.of_page(nodes, reply.next_page_token, None)
 
     @strawberry.field(permission_classes=[CanAdminister], description="The audit log, newest first")
     async def audit_log(
-        self, info: Info, first: int = 50, after: str | None = None
+        self, info: Info, first: int = 50, after: AfterArg = None
     ) -> Connection[AuditEntry]:
         reply = await _accounts(info).audit_log(caller_of(info), limit=_first(first), page_token=after or "")
         nodes = [AuditEntry.from_proto(e) for e in reply.entries]
-        return Connection.of(nodes, reply.next_page_token, reply.total_size)
+        return Connection.of_page(nodes, reply.next_page_token, reply.total_size)
 
 
 @strawberry.input

@@ -15,16 +15,18 @@ permission classes below (the same check as the REST dependencies):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from footfall.graph.core.client import ServiceUnavailable
 from footfall.graph.security.auth import Caller
 from footfall.services.core import errors
 from footfall.services.core.principal import FEEDERS, READERS, WRITERS, Role
+from footfall.v1 import common_pb2
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.permission import BasePermission
@@ -32,6 +34,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 log = logging.getLogger(__name__)
+E = TypeVar("E", bound=Enum)
 
 # `extensions.code` of a GraphQL error, by the domain error behind it.
 ERROR_CODES: tuple[tuple[type[errors.FootfallError], str], ...] = (
@@ -60,6 +63,39 @@ def error_code(err: BaseException | None) -> str | None:
             if isinstance(err, cls):
                 return code
         return "INTERNAL_SERVER_ERROR"
+    return None
+
+
+# Enums more than one domain uses. A protobuf enum's UNSPECIFIED never reaches GraphQL: an output field whose
+# service sent a value this gateway does not know is null (see `from_proto_enum`).
+
+
+@strawberry.enum(description="Which crossings of a virtual line count: entries, exits or both.")
+class LineDirection(Enum):
+    ENTRY = common_pb2.LINE_DIRECTION_ENTRY
+    EXIT = common_pb2.LINE_DIRECTION_EXIT
+    BIDIRECTIONAL = common_pb2.LINE_DIRECTION_BIDIRECTIONAL
+
+
+@strawberry.enum(description="The side-to-side sense of one crossing of a line (see the README's convention).")
+class CrossingDirection(Enum):
+    IN = common_pb2.CROSSING_DIRECTION_IN
+    OUT = common_pb2.CROSSING_DIRECTION_OUT
+
+
+def from_proto_enum(enum: type[E], value: int, default: E | None = None) -> E | None:
+    """The GraphQL enum member whose value is the protobuf number `value`; `default` for UNSPECIFIED/unknown."""
+    try:
+        return enum(value)
+    except ValueError:
+        return default
+
+
+def from_names(enum: type[E], names: Mapping[str, int], value: int) -> E | None:
+    """The member named like the wire name of `value` in `names` (`{"hourly": 1}` -> HOURLY), or None."""
+    for name, number in names.items():
+        if number == value:
+            return enum[name.upper().replace(" ", "_")]
     return None
 
 

@@ -3,7 +3,9 @@
 Resolvers are thin: one call to `VisionService` over gRPC (`VisionClient`) with the caller's credential, then
 the reply as GraphQL types; root fields check the caller's role.
 
-    query { visionStreams { streams { cameraId status fps frames lines { name inCount outCount } } } }
+A camera is named by its public id, `Camera.id`: its key (`GATE_A`), the same id every other field takes.
+
+    query { visionStreams { totalCount nodes { cameraId status fps frames lines { name inCount outCount } } } }
     query { tracks(cameraId: "GATE_A") { frameIndex tracks { trackId box { x1 y1 x2 y2 } confidence } } }
     mutation { startStream(input: {cameraId: "GATE_A", url: "rtsp://..."}) { status sessionId } }
     subscription { trackUpdates(cameraId: "GATE_A") { frameIndex tracks { trackId } crossings { lineName direction } } }
@@ -15,40 +17,40 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from footfall.graph.core.context import Info
-from footfall.graph.core.convert import (
-    CROSSING_DIRECTION_NAMES,
-    LINE_DIRECTIONS,
+from footfall.graph.core.convert import to_datetime
+from footfall.graph.core.pagination import DEFAULT_FIRST, AfterArg, Connection, FirstArg
+from footfall.graph.core.schema import (
+    CanFeed,
+    CanRead,
     CrossingDirection,
     LineDirection,
-    line_direction_name,
-    to_datetime,
+    SchemaModule,
+    from_proto_enum,
 )
-from footfall.graph.core.schema import CanFeed, CanRead, SchemaModule
 from footfall.graph.vision.client import VisionClient
 from footfall.services.core.errors import InvalidArgument
 from footfall.v1 import common_pb2, vision_pb2
 
+CAMERA_ID = "The camera's id (`Camera.id`: its key, e.g. `GATE_A`)"
+CameraIdArg = Annotated[strawberry.ID, strawberry.argument(description=CAMERA_ID)]
+
 
 @strawberry.enum(description="The state of a camera stream.")
 class StreamStatus(Enum):
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
-    FAILED = "failed"
-    STOPPED = "stopped"
-    UNSPECIFIED = "unspecified"
+    CONNECTING = vision_pb2.STREAM_STATUS_CONNECTING
+    CONNECTED = vision_pb2.STREAM_STATUS_CONNECTED
+    RECONNECTING = vision_pb2.STREAM_STATUS_RECONNECTING
+    FAILED = vision_pb2.STREAM_STATUS_FAILED
+    STOPPED = vision_pb2.STREAM_STATUS_STOPPED
 
 
-_STATUS = {
-    vision_pb2.STREAM_STATUS_CONNECTING: StreamStatus.CONNECTING,
-    vision_pb2.STREAM_STATUS_CONNECTED: StreamStatus.CONNECTED,
-    vision_pb2.STREAM_STATUS_RECONNECTING: StreamStatus.RECONNECTING,
-    vision_pb2.STREAM_STATUS_FAILED: StreamStatus.FAILED,
-    vision_pb2.STREAM_STATUS_STOPPED: StreamStatus.STOPPED,
-}
+def _direction(value: int) -> LineDirection:
+    # UNSPECIFIED counts both ways (the vision service's reading of an unset direction).
+    return from_proto_enum(LineDirection, value, LineDirection.BIDIRECTIONAL)  # type: ignore[return-value]
 
 
 def _vision(info: Info) -> VisionClient:
@@ -76,7 +78,7 @@ class BoundingBox:
 @strawberry.type(description="A person tracked on a camera.")
 class TrackedPerson:
     track_id: strawberry.ID
-    camera_id: str
+    camera_id: strawberry.ID = strawberry.field(description=CAMERA_ID)
     box: BoundingBox
     confidence: float
     observed: bool = strawberry.field(description="False while briefly hidden: the box is the predicted position")
@@ -85,14 +87,14 @@ class TrackedPerson:
 
     @classmethod
     def from_proto(cls, t: vision_pb2.Track) -> TrackedPerson:
-        return cls(track_id=strawberry.ID(t.track_id), camera_id=t.camera_id, box=BoundingBox.from_proto(t.box),
+        return cls(track_id=strawberry.ID(t.track_id), camera_id=strawberry.ID(t.camera_id), box=BoundingBox.from_proto(t.box),
                    confidence=t.confidence, observed=t.observed, first_seen_at=to_datetime(t.first_seen_at),
                    last_seen_at=to_datetime(t.last_seen_at))
 
 
 @strawberry.type(description="The people tracked on a camera at its latest frame.")
 class CameraTracks:
-    camera_id: str
+    camera_id: strawberry.ID = strawberry.field(description=CAMERA_ID)
     frame_index: int
     timestamp: datetime | None
     tracks: list[TrackedPerson]
@@ -117,9 +119,9 @@ class VisionZone:
 
 @strawberry.type(description="A camera's stream (a source read by the vision service, or pushed frames).")
 class VisionStream:
-    camera_id: str
+    camera_id: strawberry.ID = strawberry.field(description=CAMERA_ID)
     source: str
-    status: StreamStatus
+    status: StreamStatus | None = strawberry.field(description="Null for a state this gateway does not know")
     status_detail: str
     fps: float
     frames: int
@@ -143,23 +145,17 @@ class VisionStream:
             lines.append(CountingLine(
                 line_id=strawberry.ID(str(line.line_id)) if line.line_id else None, name=line.name,
                 start=FramePoint(x=line.start.x, y=line.start.y), end=FramePoint(x=line.end.x, y=line.end.y),
-                direction=LineDirection(line_direction_name(line.direction)),
+                direction=_direction(line.direction),
                 in_count=count.in_count if count else 0, out_count=count.out_count if count else 0,
             ))
         return cls(
-            camera_id=s.camera_id, source=s.source, status=_STATUS.get(s.status, StreamStatus.UNSPECIFIED),
+            camera_id=strawberry.ID(s.camera_id), source=s.source, status=from_proto_enum(StreamStatus, s.status),
             status_detail=s.status_detail, fps=round(s.fps, 2), frames=s.frames, frames_skipped=s.frames_skipped,
             active_tracks=s.active_tracks, frame_width=s.frame_width, frame_height=s.frame_height,
             session_id=s.session_id, started_at=to_datetime(s.started_at), last_frame_at=to_datetime(s.last_frame_at),
             reconnects=s.reconnects, lines=lines,
             zones=[VisionZone(name=z.name, points=[FramePoint(x=p.x, y=p.y) for p in z.points]) for z in s.zones],
         )
-
-
-@strawberry.type
-class VisionStreamPage:
-    streams: list[VisionStream]
-    next_page_token: str | None
 
 
 @strawberry.type(description="A crossing of a counting line (also published on NATS).")
@@ -176,7 +172,7 @@ class VisionCrossing:
 
 @strawberry.type(description="One analysed frame of a camera: who is tracked, what they crossed, who left.")
 class TrackUpdate:
-    camera_id: str
+    camera_id: strawberry.ID = strawberry.field(description=CAMERA_ID)
     frame_index: int
     timestamp: datetime | None
     tracks: list[TrackedPerson]
@@ -186,12 +182,12 @@ class TrackUpdate:
     @classmethod
     def from_proto(cls, u: vision_pb2.WatchTracksResponse) -> TrackUpdate:
         return cls(
-            camera_id=u.camera_id, frame_index=u.frame_index, timestamp=to_datetime(u.timestamp),
+            camera_id=strawberry.ID(u.camera_id), frame_index=u.frame_index, timestamp=to_datetime(u.timestamp),
             tracks=[TrackedPerson.from_proto(t) for t in u.tracks],
             crossings=[
                 VisionCrossing(
                     event_id=c.event_id, line_id=strawberry.ID(str(c.line_id)) if c.line_id else None,
-                    line_name=c.line_name, direction=CrossingDirection(CROSSING_DIRECTION_NAMES.get(c.direction, "in")),
+                    line_name=c.line_name, direction=from_proto_enum(CrossingDirection, c.direction, CrossingDirection.IN),  # type: ignore[arg-type]
                     track_id=strawberry.ID(c.track_id), confidence=c.confidence, frame_index=c.frame_index,
                     occurred_at=to_datetime(c.occurred_at),
                 )
@@ -231,7 +227,7 @@ class ZoneInput:
 
 @strawberry.input(description="Give exactly one of url, path and deviceIndex.")
 class StartStreamInput:
-    camera_id: str
+    camera_id: strawberry.ID = strawberry.field(description=CAMERA_ID)
     url: str | None = None
     path: str | None = None
     device_index: int | None = None
@@ -251,7 +247,7 @@ def _start_request(data: StartStreamInput) -> vision_pb2.StartStreamRequest:
     if len(given) != 1:
         raise InvalidArgument("give exactly one source: url, path or deviceIndex")
     request = vision_pb2.StartStreamRequest(
-        camera_id=data.camera_id, max_fps=data.max_fps, loop=data.loop, realtime=data.realtime,
+        camera_id=str(data.camera_id), max_fps=data.max_fps, loop=data.loop, realtime=data.realtime,
         max_frames=data.max_frames, max_reconnect_attempts=data.max_reconnect_attempts, session_id=data.session_id or "",
     )
     if data.url is not None:
@@ -268,7 +264,7 @@ def _start_request(data: StartStreamInput) -> vision_pb2.StartStreamRequest:
         counting = request.lines.add(
             line_id=line_id, name=line.name, start=common_pb2.Point(x=line.x1, y=line.y1),
             end=common_pb2.Point(x=line.x2, y=line.y2),
-            direction=LINE_DIRECTIONS.get(line.direction.value, common_pb2.LINE_DIRECTION_BIDIRECTIONAL),  # type: ignore[arg-type]
+            direction=line.direction.value,
         )
         if line.hysteresis_px is not None:
             counting.hysteresis_px = line.hysteresis_px
@@ -283,21 +279,28 @@ def _start_request(data: StartStreamInput) -> vision_pb2.StartStreamRequest:
 @strawberry.type
 class VisionQuery:
     @strawberry.field(permission_classes=[CanRead], description="The people tracked on a camera at its latest frame")
-    async def tracks(self, info: Info, camera_id: str) -> CameraTracks:
-        reply = await _vision(info).list_tracks(info.context.caller, camera_id)
-        return CameraTracks(camera_id=reply.camera_id, frame_index=reply.frame_index,
+    async def tracks(self, info: Info, camera_id: CameraIdArg) -> CameraTracks:
+        reply = await _vision(info).list_tracks(info.context.caller, str(camera_id))
+        return CameraTracks(camera_id=strawberry.ID(reply.camera_id), frame_index=reply.frame_index,
                             timestamp=to_datetime(reply.timestamp),
                             tracks=[TrackedPerson.from_proto(t) for t in reply.tracks])
 
     @strawberry.field(permission_classes=[CanRead], description="Camera streams of the organisation (sorted by camera id)")
-    async def vision_streams(self, info: Info, page_size: int = 50, page_token: str | None = None) -> VisionStreamPage:
-        reply = await _vision(info).list_streams(info.context.caller, page_size, page_token or "")
-        return VisionStreamPage(streams=[VisionStream.from_proto(s) for s in reply.streams],
-                                next_page_token=reply.next_page_token or None)
+    async def vision_streams(
+        self, info: Info, first: FirstArg = DEFAULT_FIRST, after: AfterArg = None
+    ) -> Connection[VisionStream]:
+        streams: list[VisionStream] = []
+        token = ""
+        while True:
+            reply = await _vision(info).list_streams(info.context.caller, 0, token)
+            streams += [VisionStream.from_proto(s) for s in reply.streams]
+            token = reply.next_page_token
+            if not token:
+                return Connection.of_list(streams, first, after)
 
     @strawberry.field(permission_classes=[CanRead], description="One camera's stream")
-    async def vision_stream(self, info: Info, camera_id: str) -> VisionStream:
-        return VisionStream.from_proto(await _vision(info).get_stream(info.context.caller, camera_id))
+    async def vision_stream(self, info: Info, camera_id: CameraIdArg) -> VisionStream:
+        return VisionStream.from_proto(await _vision(info).get_stream(info.context.caller, str(camera_id)))
 
 
 @strawberry.type
@@ -308,15 +311,17 @@ class VisionMutation:
         return VisionStream.from_proto(stream)
 
     @strawberry.mutation(permission_classes=[CanFeed], description="Stop a camera's stream; its open tracks end")
-    async def stop_stream(self, info: Info, camera_id: str) -> VisionStream:
-        return VisionStream.from_proto(await _vision(info).stop_stream(info.context.caller, camera_id))
+    async def stop_stream(self, info: Info, camera_id: CameraIdArg) -> VisionStream:
+        return VisionStream.from_proto(await _vision(info).stop_stream(info.context.caller, str(camera_id)))
 
 
 @strawberry.type
 class VisionSubscription:
     @strawberry.subscription(permission_classes=[CanRead], description="Every analysed frame's tracks, of one camera or of all cameras")
-    async def track_updates(self, info: Info, camera_id: str | None = None) -> AsyncGenerator[TrackUpdate, None]:
-        updates = _vision(info).watch_tracks(info.context.caller, camera_id or "")
+    async def track_updates(
+        self, info: Info, camera_id: Annotated[strawberry.ID | None, strawberry.argument(description=CAMERA_ID)] = None
+    ) -> AsyncGenerator[TrackUpdate, None]:
+        updates = _vision(info).watch_tracks(info.context.caller, str(camera_id) if camera_id else "")
         async with aclosing(updates):
             async for update in updates:
                 yield TrackUpdate.from_proto(update)

@@ -9,20 +9,19 @@ import httpx
 from tests.conftest import AuthKit, unique_org
 from tests.graph.conftest import bearer, cross, gql, gql_data, http_client, make_camera, make_line
 
-CAMERA_FIELDS = (
-    "id cameraId cameraName location cameraType isActive maxOccupancy resolutionWidth resolutionHeight"
-)
+CAMERA_FIELDS = "id cameraName location cameraType isActive maxOccupancy resolutionWidth resolutionHeight"
 
 
 async def test_camera_and_line_mutations_and_queries(client: httpx.AsyncClient) -> None:
     data = await gql_data(
         client,
         f"""
-      mutation {{ createCamera(input: {{cameraId: "GATE_A", cameraName: "Gate A Entrance", location: "Main Gate",
-                                       cameraType: "entry_only", maxOccupancy: 100}}) {{ {CAMERA_FIELDS} }} }}""",
+      mutation {{ createCamera(input: {{id: "GATE_A", cameraName: "Gate A Entrance", location: "Main Gate",
+                                       cameraType: ENTRY_ONLY, maxOccupancy: 100}}) {{ {CAMERA_FIELDS} }} }}""",
     )
     camera = data["createCamera"]
-    assert camera["cameraId"] == "GATE_A" and camera["maxOccupancy"] == 100 and camera["isActive"] is True
+    assert camera["id"] == "GATE_A" and camera["maxOccupancy"] == 100 and camera["isActive"] is True
+    assert camera["cameraType"] == "ENTRY_ONLY"
     cid = camera["id"]
 
     data = await gql_data(
@@ -49,7 +48,8 @@ async def test_camera_and_line_mutations_and_queries(client: httpx.AsyncClient) 
         client,
         """
       mutation($id: ID!, $lid: ID!) {
-        updateCamera(id: $id, input: {cameraName: "Gate A Main Entrance", maxOccupancy: 120}) { cameraName maxOccupancy location }
+        updateCamera(id: $id, input: {cameraName: "Gate A Main Entrance", maxOccupancy: 120, cameraType: BIDIRECTIONAL}) {
+          cameraName maxOccupancy location cameraType }
         updateLine(id: $lid, input: {confidenceThreshold: 0.6, direction: BIDIRECTIONAL}) { confidenceThreshold direction lineName }
       }""",
         {"id": cid, "lid": line["id"]},
@@ -58,6 +58,7 @@ async def test_camera_and_line_mutations_and_queries(client: httpx.AsyncClient) 
         "cameraName": "Gate A Main Entrance",
         "maxOccupancy": 120,
         "location": "Main Gate",
+        "cameraType": "BIDIRECTIONAL",
     }
     assert data["updateLine"] == {
         "confidenceThreshold": 0.6,
@@ -69,21 +70,24 @@ async def test_camera_and_line_mutations_and_queries(client: httpx.AsyncClient) 
         client,
         """
       query($id: ID!, $lid: ID!) {
-        cameras { id cameraId }
-        camera(id: $id) { cameraName lines { id lineName } }
-        line(id: $lid) { id camera { cameraId } }
-        lines(cameraId: $id) { id }
-        missing: camera(id: "999999999") { id }
+        cameras { totalCount edges { cursor node { id cameraName } } pageInfo { hasNextPage endCursor } }
+        camera(id: $id) { cameraName lines { nodes { id lineName } } }
+        line(id: $lid) { id cameraId camera { id } }
+        lines(cameraId: $id) { totalCount nodes { id } }
+        missing: camera(id: "NOPE") { id }
       }""",
         {"id": cid, "lid": line["id"]},
     )
-    assert data["cameras"] == [{"id": cid, "cameraId": "GATE_A"}]
+    cameras = data["cameras"]
+    assert cameras["totalCount"] == 1 and cameras["pageInfo"] == {"hasNextPage": False, "endCursor": None}
+    assert [e["node"] for e in cameras["edges"]] == [{"id": cid, "cameraName": "Gate A Main Entrance"}]
+    assert cameras["edges"][0]["cursor"]
     assert data["camera"] == {
         "cameraName": "Gate A Main Entrance",
-        "lines": [{"id": line["id"], "lineName": "Entrance A"}],
+        "lines": {"nodes": [{"id": line["id"], "lineName": "Entrance A"}]},
     }
-    assert data["line"] == {"id": line["id"], "camera": {"cameraId": "GATE_A"}}
-    assert data["lines"] == [{"id": line["id"]}]
+    assert data["line"] == {"id": line["id"], "cameraId": "GATE_A", "camera": {"id": "GATE_A"}}
+    assert data["lines"] == {"totalCount": 1, "nodes": [{"id": line["id"]}]}
     assert data["missing"] is None
 
 
@@ -97,7 +101,7 @@ async def test_live_facility_calibrate_and_record_crossing(client: httpx.AsyncCl
     low = await cross(client, "GATE_A", line["id"], "IN", confidence=0.1)
     assert low["applied"] is False
 
-    cid = str(camera["id"])
+    cid = "GATE_A"  # the camera's public id is its key, never the database number
     data = await gql_data(
         client,
         """
@@ -138,11 +142,11 @@ async def test_live_facility_calibrate_and_record_crossing(client: httpx.AsyncCl
         client,
         """
       query($id: ID!) { liveOccupancy(cameraId: $id) { currentOccupancy }
-                        occupancyLogs(cameraId: $id, hours: 24) { isManualCalibration netOccupancy notes } }""",
+                        occupancyLogs(cameraId: $id, hours: 24) { nodes { isManualCalibration netOccupancy notes } } }""",
         {"id": cid},
     )
     assert data["liveOccupancy"]["currentOccupancy"] == 7
-    assert {"isManualCalibration": True, "netOccupancy": 7, "notes": "headcount"} in data["occupancyLogs"]
+    assert {"isManualCalibration": True, "netOccupancy": 7, "notes": "headcount"} in data["occupancyLogs"]["nodes"]
 
 
 async def test_history_alerts_and_aggregation(client: httpx.AsyncClient) -> None:
@@ -159,7 +163,7 @@ async def test_history_alerts_and_aggregation(client: httpx.AsyncClient) -> None
         d: triggerAggregation(level: DAILY) { level }
         m: triggerAggregation(level: MONTHLY, cameraId: $id) { level }
       }""",
-        {"id": str(camera["id"])},
+        {"id": "GATE_A"},
     )
     assert (data["h"]["level"], data["d"]["level"], data["m"]["level"]) == ("HOURLY", "DAILY", "MONTHLY")
 
@@ -167,62 +171,77 @@ async def test_history_alerts_and_aggregation(client: httpx.AsyncClient) -> None
 
     query = """
       query($id: ID!) {
-        hourlyOccupancy(cameraId: $id, days: 2, timeZone: "UTC") { hour entries exits peakOccupancy uniquePersons avgOccupancy }
-        dailyOccupancy(cameraId: $id) { date entries peakHour }
-        monthlyOccupancy(cameraId: $id, months: 2) { period entries avgDailyOccupancy }
-        camera(id: $id) { hourly(timeZone: "Asia/Kolkata") { hour } daily { date } monthly { period } logs { entryCount } }
+        hourlyOccupancy(cameraId: $id, days: 2, timeZone: "UTC") { totalCount nodes {
+          hour cameraId entries exits peakOccupancy uniquePersons avgOccupancy } }
+        dailyOccupancy(cameraId: $id) { nodes { date entries peakHour } }
+        monthlyOccupancy(cameraId: $id, months: 2) { nodes { period entries avgDailyOccupancy } }
+        camera(id: $id) { hourly(timeZone: "Asia/Kolkata") { nodes { hour } } daily { nodes { date } }
+                          monthly { nodes { period } } logs { nodes { entryCount } } }
       }"""
     for _ in range(100):
-        data = await gql_data(client, query, {"id": str(camera["id"])})
-        if data["hourlyOccupancy"] and data["dailyOccupancy"] and data["monthlyOccupancy"]:
+        data = await gql_data(client, query, {"id": "GATE_A"})
+        if all(data[k]["nodes"] for k in ("hourlyOccupancy", "dailyOccupancy", "monthlyOccupancy")):
             break
         await asyncio.sleep(0.1)
-    row = next(h for h in data["hourlyOccupancy"] if h["hour"] == at.strftime("%Y-%m-%d %H:00"))
-    assert (row["entries"], row["exits"], row["peakOccupancy"], row["uniquePersons"]) == (3, 0, 3, 3)
-    assert next(d for d in data["dailyOccupancy"] if d["date"] == at.strftime("%Y-%m-%d"))["entries"] == 3
-    assert next(m for m in data["monthlyOccupancy"] if m["period"] == at.strftime("%Y-%m"))["entries"] == 3
-    assert data["camera"]["hourly"] and data["camera"]["logs"]
+    row = next(h for h in data["hourlyOccupancy"]["nodes"] if h["hour"] == at.strftime("%Y-%m-%d %H:00"))
+    assert (row["cameraId"], row["entries"], row["exits"], row["peakOccupancy"], row["uniquePersons"]) == (
+        "GATE_A", 3, 0, 3, 3)
+    assert data["hourlyOccupancy"]["totalCount"] == len(data["hourlyOccupancy"]["nodes"])
+    daily = data["dailyOccupancy"]["nodes"]
+    assert next(d for d in daily if d["date"] == at.strftime("%Y-%m-%d"))["entries"] == 3
+    monthly = data["monthlyOccupancy"]["nodes"]
+    assert next(m for m in monthly if m["period"] == at.strftime("%Y-%m"))["entries"] == 3
+    assert data["camera"]["hourly"]["nodes"] and data["camera"]["logs"]["nodes"]
 
     data = await gql_data(
         client,
         """
-      query($id: ID!) { alerts { id alertType cameraId isResolved currentOccupancy message timestamp }
-                        camera(id: $id) { alerts { id } } }""",
-        {"id": str(camera["id"])},
+      query($id: ID!) { alerts { nodes { id alertType cameraId isResolved currentOccupancy message timestamp } }
+                        camera(id: $id) { alerts { nodes { id } } } }""",
+        {"id": "GATE_A"},
     )
-    exceeded = next(a for a in data["alerts"] if a["alertType"] == "CAPACITY_EXCEEDED")
-    assert exceeded["cameraId"] == str(camera["id"]) and exceeded["isResolved"] is False
-    assert {"id": exceeded["id"]} in data["camera"]["alerts"]
+    exceeded = next(a for a in data["alerts"]["nodes"] if a["alertType"] == "CAPACITY_EXCEEDED")
+    assert exceeded["cameraId"] == "GATE_A" and exceeded["isResolved"] is False
+    assert {"id": exceeded["id"]} in data["camera"]["alerts"]["nodes"]
     data = await gql_data(
         client, "mutation($id: ID!) { resolveAlert(id: $id) { alertId resolvedAt } }", {"id": exceeded["id"]}
     )
     assert data["resolveAlert"]["alertId"] == exceeded["id"] and data["resolveAlert"]["resolvedAt"]
-    data = await gql_data(client, "{ alerts { id } all: alerts(includeResolved: true) { id isResolved } }")
-    assert exceeded["id"] not in {a["id"] for a in data["alerts"]}
-    assert {"id": exceeded["id"], "isResolved": True} in data["all"]
+    data = await gql_data(
+        client, "{ alerts { nodes { id } } all: alerts(includeResolved: true) { nodes { id isResolved } } }"
+    )
+    assert exceeded["id"] not in {a["id"] for a in data["alerts"]["nodes"]}
+    assert {"id": exceeded["id"], "isResolved": True} in data["all"]["nodes"]
 
 
 async def test_errors_carry_codes(client: httpx.AsyncClient) -> None:
     await make_camera(client, "GATE_A")
-    body = await gql(client, 'mutation { createCamera(input: {cameraId: "GATE_A", cameraName: "x"}) { id } }')
+    body = await gql(client, 'mutation { createCamera(input: {id: "GATE_A", cameraName: "x"}) { id } }')
     assert body["errors"][0]["extensions"]["code"] == "ALREADY_EXISTS"
     assert body["errors"][0]["message"] == "Camera with ID 'GATE_A' already exists"
-    body = await gql(client, '{ liveOccupancy(cameraId: "999999999") { currentOccupancy } }')
+    body = await gql(client, '{ liveOccupancy(cameraId: "NOPE") { currentOccupancy } }')
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    assert body["errors"][0]["message"] == "Camera 999999999 not found"
-    body = await gql(client, '{ liveOccupancy(cameraId: "abc") { currentOccupancy } }')
+    assert body["errors"][0]["message"] == "Camera NOPE not found"
+    body = await gql(client, '{ liveOccupancy(cameraId: "") { currentOccupancy } }')
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    body = await gql(client, '{ occupancyLogs(cameraId: "1", hours: 0) { id } }')
+    body = await gql(client, '{ occupancyLogs(cameraId: "GATE_A", hours: 0) { totalCount } }')
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    body = await gql(client, '{ hourlyOccupancy(cameraId: "1", timeZone: "Mars/Olympus") { hour } }')
+    body = await gql(client, '{ hourlyOccupancy(cameraId: "GATE_A", timeZone: "Mars/Olympus") { totalCount } }')
     assert body["errors"][0]["extensions"]["code"] in ("BAD_USER_INPUT", "NOT_FOUND")
+    for bad in ('cameras(first: 0)', 'cameras(first: 1001)', 'cameras(after: "garbage!")'):
+        body = await gql(client, "{ " + bad + " { totalCount } }")
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", bad
+    body = await gql(client, 'mutation { createCamera(input: {id: "C", cameraType: OTHER}) { id } }')
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_graphql_organisations_are_isolated(app, client: httpx.AsyncClient, auth: AuthKit) -> None:  # type: ignore[no-untyped-def]
     camera = await make_camera(client, "GATE_A")
-    query = {"query": '{ cameras { id } camera(id: "%s") { id } }' % camera["id"]}
+    query = {"query": '{ cameras { totalCount } camera(id: "GATE_A") { id } }'}
+    assert camera["camera_id"] == "GATE_A"
     async with http_client(app, bearer(auth, unique_org("other"))) as other:
-        assert (await other.post("/graphql", json=query)).json()["data"] == {"cameras": [], "camera": None}
+        body = (await other.post("/graphql", json=query)).json()
+        assert body["data"] == {"cameras": {"totalCount": 0}, "camera": None}
     r = await client.post("/graphql", json=query, headers={"X-Footfall-Org": "someone-else"})
     assert r.status_code == 403  # an org admin may not name another organisation
     r = await client.post("/graphql", json=query, headers={"X-Footfall-Org": "BAD ORG"})
@@ -232,19 +251,19 @@ async def test_graphql_organisations_are_isolated(app, client: httpx.AsyncClient
 async def test_graphql_needs_a_login_and_the_right_role(app, client, org: str, auth: AuthKit) -> None:  # type: ignore[no-untyped-def]
     async with http_client(app) as anonymous:
         for r in (
-            await anonymous.post("/graphql", json={"query": "{ cameras { id } }"}),
+            await anonymous.post("/graphql", json={"query": "{ cameras { totalCount } }"}),
             await anonymous.get("/graphql", headers={"accept": "text/html"}),
         ):
             assert r.status_code == 401 and r.json() == {"detail": "Not authenticated"}
     camera = await make_camera(client, "GATE_A")
     line = await make_line(client, camera["id"])
-    create = 'mutation { createCamera(input: {cameraId: "B"}) { id } }'
+    create = 'mutation { createCamera(input: {id: "B"}) { id } }'
     async with http_client(app, bearer(auth, org, "analyst")) as analyst:
-        assert len((await gql_data(analyst, "{ cameras { id } }"))["cameras"]) == 1
+        assert (await gql_data(analyst, "{ cameras { totalCount } }"))["cameras"]["totalCount"] == 1
         body = await gql(analyst, create)
         assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     async with http_client(app, bearer(auth, org, "device")) as device:
-        body = await gql(device, "{ cameras { id } }")
+        body = await gql(device, "{ cameras { totalCount } }")
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         assert (await cross(device, "GATE_A", line["id"], "IN"))["applied"]  # devices feed crossings in
         assert (await gql(device, create))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -254,11 +273,12 @@ async def test_nested_fields_cost_one_call_per_camera(client: httpx.AsyncClient)
     camera = await make_camera(client, "GATE_A")
     await make_line(client, camera["id"])
     await make_line(client, camera["id"])
-    deep = "{ cameras { id lines { id camera { id lines { id camera { id lines { id } } } } } } }"
+    deep = ("{ cameras { nodes { id lines { nodes { id camera { id lines { nodes { id camera { id "
+            "lines { totalCount } } } } } } } } } }")
     data = await gql_data(client, deep)
-    lines = data["cameras"][0]["lines"]
-    assert len(lines) == 2 and all(len(x["camera"]["lines"]) == 2 for x in lines)
-    assert lines[0]["camera"]["lines"][0]["camera"]["id"] == str(camera["id"])
+    lines = data["cameras"]["nodes"][0]["lines"]["nodes"]
+    assert len(lines) == 2 and all(len(x["camera"]["lines"]["nodes"]) == 2 for x in lines)
+    assert lines[0]["camera"]["lines"]["nodes"][0]["camera"]["id"] == camera["camera_id"]
 
 
 async def test_federation_entities(client: httpx.AsyncClient) -> None:
@@ -268,16 +288,16 @@ async def test_federation_entities(client: httpx.AsyncClient) -> None:
         client,
         """
       query($reps: [_Any!]!) { _entities(representations: $reps) {
-        ... on Camera { id cameraId } ... on VirtualLine { id lineName } } }""",
+        ... on Camera { id cameraName } ... on VirtualLine { id lineName } } }""",
         {
             "reps": [
-                {"__typename": "Camera", "id": str(camera["id"])},
+                {"__typename": "Camera", "id": "GATE_A"},
                 {"__typename": "VirtualLine", "id": str(line["id"])},
             ]
         },
     )
     assert data["_entities"] == [
-        {"id": str(camera["id"]), "cameraId": "GATE_A"},
+        {"id": "GATE_A", "cameraName": "GATE_A camera"},
         {"id": str(line["id"]), "lineName": line["line_name"]},
     ]
     sdl = (await gql_data(client, "{ _service { sdl } }"))["_service"]["sdl"]
@@ -293,3 +313,28 @@ async def test_graphiql_is_served(client: httpx.AsyncClient) -> None:
                   "init.js"):
         assert f"static/graphiql/{asset}" in r.text
         assert (await client.get(f"/static/graphiql/{asset}")).status_code == 200, asset
+
+
+async def test_every_list_is_a_connection_paged_by_cursor(client: httpx.AsyncClient) -> None:
+    for key in ("CAM_1", "CAM_2", "CAM_3"):
+        await make_camera(client, key)
+    query = """query($after: String) { cameras(first: 2, after: $after) {
+        totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }"""
+    first = (await gql_data(client, query))["cameras"]
+    assert first["totalCount"] == 3 and len(first["edges"]) == 2 and first["pageInfo"]["hasNextPage"]
+    assert first["pageInfo"]["endCursor"] == first["edges"][-1]["cursor"]
+    rest = (await gql_data(client, query, {"after": first["pageInfo"]["endCursor"]}))["cameras"]
+    assert rest["pageInfo"] == {"hasNextPage": False, "endCursor": None} and len(rest["edges"]) == 1
+    # resuming after any edge's cursor works too
+    again = (await gql_data(client, query, {"after": first["edges"][0]["cursor"]}))["cameras"]
+    seen = [e["node"]["id"] for e in first["edges"] + rest["edges"]]
+    assert sorted(seen) == ["CAM_1", "CAM_2", "CAM_3"]
+    assert [e["node"]["id"] for e in again["edges"]] == seen[1:3]
+
+
+async def test_schema_has_no_unspecified_enum_values_and_no_bare_lists(client: httpx.AsyncClient) -> None:
+    sdl = (await gql_data(client, "{ _service { sdl } }"))["_service"]["sdl"]
+    assert "UNSPECIFIED" not in sdl
+    for field in ("cameras(", "alerts(", "lines(", "hourlyOccupancy(", "occupancyLogs("):
+        assert field in sdl
+    assert "CameraConnection!" in sdl and "pageInfo: PageInfo!" in sdl and "totalCount: Int" in sdl

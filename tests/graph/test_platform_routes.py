@@ -90,7 +90,7 @@ async def test_service_down_gives_503(
             assert r.json() == {"detail": "Occupancy service not initialized"}
         # parameter checks still come first
         assert (await c.get("/api/occupancy/cameras/abc/live")).status_code == 422
-        r = await c.post("/graphql", json={"query": "{ cameras { id } }"})
+        r = await c.post("/graphql", json={"query": "{ cameras { totalCount } }"})
         assert r.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
 
 
@@ -196,7 +196,15 @@ async def test_swagger_ui_is_served_locally(client: httpx.AsyncClient) -> None:
 async def test_dashboard(client: httpx.AsyncClient) -> None:
     r = await client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert "graphql-transport-ws" in r.text and "facilityStats" in r.text
+    page = r.text
+    assert '<form id="login"' in page and 'id="logout"' in page and "<script>" not in page  # no inline script
+    assert " on" + "click=" not in page and " on" + "submit=" not in page  # no inline event handlers
+    assert '<script src="static/dashboard.js"></script>' in page
+    js = await client.get("/static/dashboard.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    for needle in ("graphql-transport-ws", "facilityStats", "api/auth/login/", "api/auth/logout/", "X-CSRF-Token",
+                   "edges { node", "occupancy(cameraId: $id)"):
+        assert needle in js.text, needle
 
 
 class Pong(BaseModel):

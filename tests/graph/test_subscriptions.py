@@ -62,7 +62,7 @@ async def test_subscription_pushes_occupancy_and_alerts(
 ) -> None:
     camera = await make_camera(client, "GATE_A", max_occupancy=2)
     line = await make_line(client, camera["id"], "entry")
-    cid = str(camera["id"])
+    cid = camera["camera_id"]  # the public camera id: its key
     async with websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(_init(auth, org))
         ack = await _recv(ws)
@@ -127,7 +127,7 @@ async def test_legacy_graphql_ws_protocol(
                 {
                     "type": "start",
                     "id": "1",
-                    "payload": {"query": SUBSCRIPTION, "variables": {"id": str(camera["id"])}},
+                    "payload": {"query": SUBSCRIPTION, "variables": {"id": camera["camera_id"]}},
                 }
             )
         )
@@ -163,7 +163,7 @@ async def test_subscription_authenticated_by_the_handshake_headers(
                 {
                     "type": "subscribe",
                     "id": "h",
-                    "payload": {"query": SUBSCRIPTION, "variables": {"id": str(camera["id"])}},
+                    "payload": {"query": SUBSCRIPTION, "variables": {"id": camera["camera_id"]}},
                 }
             )
         )
@@ -180,10 +180,35 @@ async def test_an_analyst_may_subscribe_a_device_may_not(
                                       "payload": {"authorization": f"Bearer {auth.token(org, role)}"}}))
             assert (await _recv(ws))["type"] == "connection_ack"
             await ws.send(json.dumps({"type": "subscribe", "id": "r", "payload": {
-                "query": SUBSCRIPTION, "variables": {"id": str(camera["id"])}}}))
+                "query": SUBSCRIPTION, "variables": {"id": camera["camera_id"]}}}))
             msg = await _recv(ws)
             if ok:
                 assert msg["type"] == "next" and not msg["payload"].get("errors"), msg
             else:
                 errors = msg["payload"] if msg["type"] == "error" else msg["payload"].get("errors")
                 assert errors and errors[0]["extensions"]["code"] == "FORBIDDEN", msg
+
+
+def _live_watchers(stack: Stack) -> int:
+    """Server-side `WatchOccupancy` streams now running: each holds one NATS subscription to live updates."""
+    subs = stack.bus.nc._subs.values()  # the service's own connection: nothing public counts them
+    return sum(1 for s in subs if s.subject.startswith("live.") and ".occupancy." in s.subject)
+
+
+async def test_closing_the_websocket_ends_the_services_stream(
+    live_server: str, client: httpx.AsyncClient, org: str, occupancy_stack: Stack, auth: AuthKit
+) -> None:
+    camera = await make_camera(client, "GATE_A")
+    before = _live_watchers(occupancy_stack)
+    ws = await websockets.connect(f"ws://{live_server}/graphql", subprotocols=["graphql-transport-ws"])
+    await ws.send(_init(auth, org))
+    assert (await _recv(ws))["type"] == "connection_ack"
+    await ws.send(json.dumps({"type": "subscribe", "id": "gone", "payload": {
+        "query": SUBSCRIPTION, "variables": {"id": camera["camera_id"]}}}))
+    await _next_until(ws, lambda u: u["__typename"] == "LiveOccupancy")
+    assert _live_watchers(occupancy_stack) == before + 1  # the gRPC stream is open on the service
+    ws.transport.abort()  # the client vanishes without a `complete` or a close frame
+    deadline = asyncio.get_running_loop().time() + 10
+    while _live_watchers(occupancy_stack) > before:
+        assert asyncio.get_running_loop().time() < deadline, "the service's stream outlived the websocket"
+        await asyncio.sleep(0.02)

@@ -18,7 +18,7 @@ query Journeys($first: Int!, $after: String, $since: DateTime, $until: DateTime,
   journeys(first: $first, after: $after, since: $since, until: $until, status: $status, conversion: $conversion) {
     nodes { id customerId sessionId cameraId status entryTime exitTime durationSeconds zonesVisited
             path { x y } dwellSeconds { zoneName seconds } zoneStays { zoneName enterTime exitTime dwellSeconds }
-            behavior conversion transactionIds purchaseAmount createdAt }
+            behavior behaviorLabel conversion transactionIds purchaseAmount createdAt }
     pageInfo { hasNextPage endCursor }
   }
 }"""
@@ -64,7 +64,8 @@ async def test_journeys_connection(seeded: Stack, client: httpx.AsyncClient) -> 
     assert first_visit["zonesVisited"] == ["shelves", "checkout"]
     assert {d["zoneName"]: d["seconds"] for d in first_visit["dwellSeconds"]}["shelves"] == pytest.approx(35)
     assert [s["zoneName"] for s in first_visit["zoneStays"]] == ["shelves", "checkout"]
-    assert first_visit["behavior"] == "browser" and first_visit["conversion"] == "NO_PURCHASE"
+    assert first_visit["behavior"] == "BROWSER" and first_visit["behaviorLabel"] == "browser"
+    assert first_visit["conversion"] == "NO_PURCHASE"
     assert len(first_visit["path"]) >= 2
 
     # The REST view of the same journeys agrees.
@@ -107,7 +108,7 @@ async def test_journey_by_id_and_as_an_entity(seeded: Stack, client: httpx.Async
         },
     )
     assert entities["_entities"] == [
-        {"id": nodes[-1]["id"], "cameraId": "GATE_A", "behavior": "browser"},
+        {"id": nodes[-1]["id"], "cameraId": "GATE_A", "behavior": "BROWSER"},
         None,
     ]
     sdl = (await gql_data(client, "{ _service { sdl } }"))["_service"]["sdl"]
@@ -117,7 +118,7 @@ async def test_journey_by_id_and_as_an_entity(seeded: Stack, client: httpx.Async
 async def test_stats_and_transactions(seeded: Stack, client: httpx.AsyncClient) -> None:
     stats_query = """query($since: DateTime) { journeyStats(since: $since) {
         totalCustomers activeCustomers completedJourneys convertedJourneys conversionRatePercent
-        averageDurationSeconds behaviors { behavior journeys } zones { zoneName journeys averageDwellSeconds }
+        averageDurationSeconds behaviors { behavior label journeys } zones { zoneName journeys averageDwellSeconds }
         transactions unmatchedTransactions revenue } }"""
     stats = (await gql_data(client, stats_query))["journeyStats"]
     assert (stats["totalCustomers"], stats["completedJourneys"], stats["convertedJourneys"]) == (
@@ -171,13 +172,17 @@ async def test_webhooks(customers_stack: Stack, client: httpx.AsyncClient) -> No
         secret webhook { id url events isActive createdAt } } }"""
     made = (
         await gql_data(
-            client, create, {"input": {"url": "https://example.com/g", "events": ["customer_entry"]}}
+            client, create, {"input": {"url": "https://example.com/g", "events": ["CUSTOMER_ENTRY"]}}
         )
     )["createWebhook"]
-    assert made["secret"] and made["webhook"]["events"] == ["customer_entry"] and made["webhook"]["isActive"]
+    assert made["secret"] and made["webhook"]["events"] == ["CUSTOMER_ENTRY"] and made["webhook"]["isActive"]
     hook_id = made["webhook"]["id"]
-    listed = (await gql_data(client, "{ webhooks { id url deliveries { id status } } }"))["webhooks"]
-    assert listed == [{"id": hook_id, "url": "https://example.com/g", "deliveries": []}]
+    query = "{ webhooks { totalCount nodes { id url deliveries(first: 10) { totalCount nodes { id status } } } } }"
+    listed = (await gql_data(client, query))["webhooks"]
+    assert listed == {
+        "totalCount": 1,
+        "nodes": [{"id": hook_id, "url": "https://example.com/g", "deliveries": {"totalCount": None, "nodes": []}}],
+    }
     # REST sees the same webhook.
     assert [str(w["id"]) for w in (await client.get("/api/webhooks")).json()["webhooks"]] == [hook_id]
 
@@ -191,7 +196,7 @@ async def test_webhooks(customers_stack: Stack, client: httpx.AsyncClient) -> No
     assert (await gql_data(client, delete, {"id": hook_id}))["deleteWebhook"] == hook_id
     body = await gql(client, delete, {"id": hook_id})
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    assert (await gql_data(client, "{ webhooks { id } }"))["webhooks"] == []
+    assert (await gql_data(client, "{ webhooks { nodes { id } } }"))["webhooks"] == {"nodes": []}
 
 
 def test_module_composes_with_the_others() -> None:
@@ -201,7 +206,7 @@ def test_module_composes_with_the_others() -> None:
         "journeys(",
         "journey(",
         "journeyStats(",
-        "webhooks:",
+        "webhooks(",
         "recordTransaction(",
         "createWebhook(",
         "deleteWebhook(",

@@ -187,16 +187,19 @@ async def test_mjpeg_stream_sends_annotated_jpeg_frames(
         assert r.status_code == 404 and r.json() == {"detail": "Camera not found"}
 
         # GraphQL: the stream is listed and its tracks can be read; stopping it reports stopped.
-        body = await gql(http, "{ visionStreams { streams { cameraId status source frames } nextPageToken } }")
-        streams = body["data"]["visionStreams"]["streams"]
+        body = await gql(http, "{ visionStreams { totalCount edges { cursor node { cameraId status source frames } } "
+                               "pageInfo { hasNextPage } } }")
+        listed = body["data"]["visionStreams"]
+        assert listed["totalCount"] == 1 and listed["pageInfo"] == {"hasNextPage": False}
+        streams = [e["node"] for e in listed["edges"]]
         assert [s["cameraId"] for s in streams] == [camera] and streams[0]["status"] == "CONNECTED"
-        body = await gql(http, "query($c: String!) { tracks(cameraId: $c) { cameraId frameIndex tracks { trackId } } }",
+        body = await gql(http, "query($c: ID!) { tracks(cameraId: $c) { cameraId frameIndex tracks { trackId cameraId } } }",
                          {"c": camera})
         assert body["data"]["tracks"]["cameraId"] == camera
-        body = await gql(http, "mutation($c: String!) { stopStream(cameraId: $c) { status statusDetail } }",
+        body = await gql(http, "mutation($c: ID!) { stopStream(cameraId: $c) { status statusDetail } }",
                          {"c": camera})
         assert body["data"]["stopStream"] == {"status": "STOPPED", "statusDetail": "stopped on request"}
-        body = await gql(http, "query($c: String!) { tracks(cameraId: $c) { cameraId } }", {"c": "missing"})
+        body = await gql(http, "query($c: ID!) { tracks(cameraId: $c) { cameraId } }", {"c": "missing"})
         assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
@@ -236,7 +239,7 @@ async def test_tracking_websocket_and_graphql_subscription(
                 "authorization": f"Bearer {vision.auth.token(vision.org)}"}}))
             assert json.loads(await asyncio.wait_for(gws.recv(), 10))["type"] == "connection_ack"
             await gws.send(json.dumps({"type": "subscribe", "id": "t", "payload": {
-                "query": "subscription($c: String) { trackUpdates(cameraId: $c) { cameraId frameIndex "
+                "query": "subscription($c: ID) { trackUpdates(cameraId: $c) { cameraId frameIndex "
                          "tracks { trackId confidence box { x1 y1 x2 y2 } } } }",
                 "variables": {"c": "ws-cam"}}}))
             await asyncio.sleep(0.3)  # both subscriptions registered

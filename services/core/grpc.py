@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 import grpc
 from footfall.services.core import errors
+from footfall.services.core.audit import AUDITED_METHODS, AuditSink, client_ip, record_call
 from footfall.services.core.principal import ADMINS, FEEDERS, READERS, WRITERS, Principal, Role
 from footfall.services.core.tenancy import ORG_METADATA_KEY, validate_org
 from footfall.services.core.tokens import NOT_AUTHENTICATED
@@ -125,10 +126,12 @@ def _requested_org(metadata: Any) -> str | None:
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Authenticates every call, applies `required_roles`, fixes the organisation; refuses with
-    UNAUTHENTICATED (no or bad credential) or PERMISSION_DENIED (role, or another organisation)."""
+    UNAUTHENTICATED (no or bad credential) or PERMISSION_DENIED (role, or another organisation). Calls of
+    `AUDITED_METHODS` are written to the audit trail once they end, with their outcome."""
 
-    def __init__(self, authenticator: Authenticating) -> None:
+    def __init__(self, authenticator: Authenticating, audit: AuditSink | None = None) -> None:
         self.authenticator = authenticator
+        self.audit = audit
 
     async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
         handler = await continuation(details)
@@ -137,7 +140,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         roles = required_roles(details.method)
         if roles is None:
             return handler
-        return _guarded(handler, functools.partial(self._authorize, roles))
+        audited = self.audit if details.method in AUDITED_METHODS else None
+        return _guarded(handler, functools.partial(self._authorize, roles), details.method, audited)
 
     async def _authorize(self, roles: frozenset[Role], context: grpc.aio.ServicerContext) -> None:
         metadata = context.invocation_metadata()
@@ -157,10 +161,17 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         _org.set(org)
 
 
-def _guarded(handler: Any, authorize: Callable[[Any], Awaitable[None]]) -> Any:
-    """`handler` with `authorize(context)` run first, for each of the four call shapes."""
+def _guarded(handler: Any, authorize: Callable[[Any], Awaitable[None]], method: str = "",
+             audit: AuditSink | None = None) -> Any:
+    """`handler` with `authorize(context)` run first, for each of the four call shapes (and, for an audited
+    method, its entry written when the call ends)."""
     streaming_out = handler.unary_stream or handler.stream_stream
     inner = handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream
+
+    async def audited(request: Any, context: grpc.aio.ServicerContext, outcome: str) -> None:
+        if audit is not None:
+            await record_call(audit, method, current_principal(), _org.get() or "", request,
+                              client_ip(context.invocation_metadata(), context.peer() or ""), outcome)
 
     if streaming_out:
         async def stream_behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
@@ -176,7 +187,14 @@ def _guarded(handler: Any, authorize: Callable[[Any], Awaitable[None]]) -> Any:
     else:
         async def unary_behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
             await authorize(context)
-            return await inner(request, context)
+            try:
+                reply = await inner(request, context)
+            except BaseException:
+                await audited(request, context, "failure")
+                raise
+            code = context.code() if hasattr(context, "code") else None
+            await audited(request, context, "success" if code in (None, grpc.StatusCode.OK) else "failure")
+            return reply
 
         behavior = unary_behavior
     make = (
@@ -226,11 +244,11 @@ class GrpcServer:
     """One grpc.aio server hosting every service, with health checking and reflection (both open) and
     authentication of every other call by `authenticator`."""
 
-    def __init__(self, host: str, port: int, *, authenticator: Authenticating) -> None:
+    def __init__(self, host: str, port: int, *, authenticator: Authenticating, audit: AuditSink | None = None) -> None:
         self.address = f"{host}:{port}"
         self.authenticator = authenticator
         self.server = grpc.aio.server(
-            options=[("grpc.so_reuseport", 0)], interceptors=[AuthInterceptor(authenticator)]
+            options=[("grpc.so_reuseport", 0)], interceptors=[AuthInterceptor(authenticator, audit)]
         )
         self.health = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
         self._service_names: list[str] = [reflection.SERVICE_NAME, health.SERVICE_NAME]

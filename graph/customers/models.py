@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, field_v
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+#: The customers service's bound on amounts, item quantities and prices (a sale, not a ledger).
+MAX_AMOUNT = 1e9
+
 
 class SeedCustomers(BaseModel):
     customers: list[list[Any]] = Field(
@@ -131,8 +134,8 @@ class TransactionItemIn(_Body):
 
     sku: str = ""
     name: str = ""
-    quantity: float = 1.0
-    unit_price: float = 0.0
+    quantity: float = Field(1.0, ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)
+    unit_price: float = Field(0.0, ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)
 
 
 class TransactionIn(_Body):
@@ -143,7 +146,7 @@ class TransactionIn(_Body):
     transaction_time: datetime = Field(
         description="ISO 8601 (naive is UTC) or Unix seconds", examples=["2025-01-15T10:30:45Z"]
     )
-    amount: float = Field(0.0, examples=[19.99])
+    amount: float = Field(0.0, ge=-MAX_AMOUNT, le=MAX_AMOUNT, examples=[19.99])
     currency: str = Field("", examples=["EUR"])
     till_id: str = ""
     zone_name: str = Field(

@@ -32,6 +32,9 @@ from footfall.services.core.errors import InvalidArgument
 PURCHASED = "Purchased"
 NO_PURCHASE = "No Purchase"
 PENDING = "Pending"
+#: Largest amount (and item quantity or price) a transaction may carry: the column is numeric(16, 4), and a
+#: journey's purchase amount is the sum of its transactions, so one sale stays far below 10^12.
+MAX_AMOUNT = 1e9
 DEFAULT_WINDOW_S = 60.0
 
 
@@ -55,6 +58,13 @@ class POSTransaction:
             raise InvalidArgument("a transaction needs a time (Unix seconds)")
         if not math.isfinite(self.amount):
             raise InvalidArgument("amount must be a finite number")
+        if abs(self.amount) > MAX_AMOUNT:
+            raise InvalidArgument(f"amount must be between -{MAX_AMOUNT:.0f} and {MAX_AMOUNT:.0f}")
+        for item in self.items:
+            for name in ("quantity", "unit_price"):
+                value = item.get(name, 0)
+                if not isinstance(value, (int, float)) or not math.isfinite(value) or abs(value) > MAX_AMOUNT:
+                    raise InvalidArgument(f"item {name} must be a finite number within ±{MAX_AMOUNT:.0f}")
         object.__setattr__(self, "items", tuple(dict(i) for i in self.items))
 
 

@@ -6,14 +6,17 @@ from collections.abc import AsyncGenerator
 
 import grpc
 from footfall.graph.core.client import DEFAULT_TIMEOUT_S, Identity, ServiceClient
+from footfall.graph.customers.commerce_client import CommerceCalls
+from footfall.graph.customers.crm_client import CustomerRecordsCalls
 from footfall.v1 import customers_pb2, customers_pb2_grpc
 
 # The whole export (the service builds the file before its first chunk) may take longer than a unary call.
 EXPORT_TIMEOUT_S = 120.0
 
 
-class CustomersClient(ServiceClient):
-    """`footfall.v1.CustomersService`: journeys, transactions, stats, exports and webhooks."""
+class CustomersClient(CommerceCalls, CustomerRecordsCalls, ServiceClient):
+    """`footfall.v1.CustomersService`: journeys, transactions, stats, exports, webhooks, and the customer
+    records with their analytics (`CustomerRecordsCalls`), seed 003's commerce (`CommerceCalls`)."""
 
     service_name = "Customers"
     grpc_service = "footfall.v1.CustomersService"

@@ -12,7 +12,10 @@ from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus
 from footfall.services.core.grpc import GrpcServer
 from footfall.services.customers.behavior import BehaviorRules
+from footfall.services.customers.commerce.service import Commerce
+from footfall.services.customers.commerce.summary import summary_writer
 from footfall.services.customers.consumer import JourneyConsumer
+from footfall.services.customers.platform_events import PlatformEventsConsumer
 from footfall.services.customers.service import Customers, CustomersConfig
 from footfall.services.customers.servicer import CustomersServicer
 from footfall.services.customers.webhooks import Dispatcher
@@ -28,11 +31,14 @@ class CustomersRuntime:
     servicer: CustomersServicer
     consumer: JourneyConsumer | None
     dispatcher: Dispatcher
+    platform_events: PlatformEventsConsumer | None = None
 
     async def stop(self) -> None:
         """Stops consuming and dispatching (the database, bus and gRPC server belong to the caller)."""
         if self.consumer is not None:
             await self.consumer.stop()
+        if self.platform_events is not None:
+            await self.platform_events.stop()
         await self.dispatcher.stop()
 
 
@@ -48,14 +54,18 @@ async def start_customers(
     if rules is None:
         rules = getattr(settings, "customers_behavior_rules", None) or None
     customers = Customers(db, config=config, rules=rules)
-    servicer = CustomersServicer(customers, getattr(settings, "default_org", "default"))
+    commerce = Commerce(db, customers, summaries=summary_writer(settings), zone=getattr(settings, "timezone", "UTC"))
+    servicer = CustomersServicer(customers, getattr(settings, "default_org", "default"), commerce=commerce)
     if grpc_server is not None:
         grpc_server.add(customers_pb2_grpc.add_CustomersServiceServicer_to_server, servicer, SERVICE_NAME)
     consumer = None
+    platform_events = None
     if bus is not None and consume:
         consumer = JourneyConsumer(customers, bus)
         consumer.start()
+        platform_events = PlatformEventsConsumer(customers, bus)
+        platform_events.start()
     dispatcher = Dispatcher(customers, bus, config=config)
     dispatcher.start()
     log.info("customers service started (consumer: %s)", "on" if consumer else "off")
-    return CustomersRuntime(customers, servicer, consumer, dispatcher)
+    return CustomersRuntime(customers, servicer, consumer, dispatcher, platform_events)

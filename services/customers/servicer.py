@@ -10,6 +10,10 @@ from footfall.v1 import customers_pb2, customers_pb2_grpc
 from footfall.services.core.errors import InvalidArgument
 from footfall.services.core.grpc import maps_domain_errors, org_of
 from footfall.services.customers import convert
+from footfall.services.customers.commerce.service import Commerce
+from footfall.services.customers.commerce.servicer import CommerceServicer
+from footfall.services.customers.records.service import CustomerRecords
+from footfall.services.customers.records.servicer import CustomerRecordsServicer
 from footfall.services.customers.service import Customers
 
 EXPORT_CHUNK = 64 * 1024
@@ -17,10 +21,15 @@ _FORMATS = {customers_pb2.EXPORT_FORMAT_CSV: "csv", customers_pb2.EXPORT_FORMAT_
             customers_pb2.EXPORT_FORMAT_UNSPECIFIED: "csv"}
 
 
-class CustomersServicer(customers_pb2_grpc.CustomersServiceServicer):
-    def __init__(self, customers: Customers, default_org: str) -> None:
+class CustomersServicer(CommerceServicer, CustomerRecordsServicer, customers_pb2_grpc.CustomersServiceServicer):
+    def __init__(
+        self, customers: Customers, default_org: str, records: CustomerRecords | None = None,
+        commerce: Commerce | None = None,
+    ) -> None:
         self.customers = customers
         self.default_org = default_org
+        self.records = records or CustomerRecords(customers.db)
+        self.commerce = commerce or Commerce(customers.db, customers)
 
     def _org(self, context: grpc.aio.ServicerContext) -> str:
         return org_of(context)

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from footfall.v1 import common_pb2 as _common_pb2
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -106,6 +107,102 @@ DELIVERY_STATUS_DELIVERED: DeliveryStatus.ValueType  # 2
 DELIVERY_STATUS_FAILED: DeliveryStatus.ValueType  # 3
 """Every attempt failed."""
 Global___DeliveryStatus: _TypeAlias = DeliveryStatus  # noqa: Y015
+
+class _LoyaltyStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _LoyaltyStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_LoyaltyStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    LOYALTY_STATUS_UNSPECIFIED: _LoyaltyStatus.ValueType  # 0
+    LOYALTY_STATUS_BRONZE: _LoyaltyStatus.ValueType  # 1
+    LOYALTY_STATUS_SILVER: _LoyaltyStatus.ValueType  # 2
+    LOYALTY_STATUS_GOLD: _LoyaltyStatus.ValueType  # 3
+    LOYALTY_STATUS_PLATINUM: _LoyaltyStatus.ValueType  # 4
+
+class LoyaltyStatus(_LoyaltyStatus, metaclass=_LoyaltyStatusEnumTypeWrapper): ...
+
+LOYALTY_STATUS_UNSPECIFIED: LoyaltyStatus.ValueType  # 0
+LOYALTY_STATUS_BRONZE: LoyaltyStatus.ValueType  # 1
+LOYALTY_STATUS_SILVER: LoyaltyStatus.ValueType  # 2
+LOYALTY_STATUS_GOLD: LoyaltyStatus.ValueType  # 3
+LOYALTY_STATUS_PLATINUM: LoyaltyStatus.ValueType  # 4
+Global___LoyaltyStatus: _TypeAlias = LoyaltyStatus  # noqa: Y015
+
+class _InteractionType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _InteractionTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_InteractionType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INTERACTION_TYPE_UNSPECIFIED: _InteractionType.ValueType  # 0
+    INTERACTION_TYPE_CALL: _InteractionType.ValueType  # 1
+    INTERACTION_TYPE_EMAIL: _InteractionType.ValueType  # 2
+    INTERACTION_TYPE_MEETING: _InteractionType.ValueType  # 3
+    INTERACTION_TYPE_SUPPORT_TICKET: _InteractionType.ValueType  # 4
+    INTERACTION_TYPE_COMPLAINT: _InteractionType.ValueType  # 5
+    INTERACTION_TYPE_FEEDBACK: _InteractionType.ValueType  # 6
+
+class InteractionType(_InteractionType, metaclass=_InteractionTypeEnumTypeWrapper): ...
+
+INTERACTION_TYPE_UNSPECIFIED: InteractionType.ValueType  # 0
+INTERACTION_TYPE_CALL: InteractionType.ValueType  # 1
+INTERACTION_TYPE_EMAIL: InteractionType.ValueType  # 2
+INTERACTION_TYPE_MEETING: InteractionType.ValueType  # 3
+INTERACTION_TYPE_SUPPORT_TICKET: InteractionType.ValueType  # 4
+INTERACTION_TYPE_COMPLAINT: InteractionType.ValueType  # 5
+INTERACTION_TYPE_FEEDBACK: InteractionType.ValueType  # 6
+Global___InteractionType: _TypeAlias = InteractionType  # noqa: Y015
+
+class _InteractionStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _InteractionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_InteractionStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INTERACTION_STATUS_UNSPECIFIED: _InteractionStatus.ValueType  # 0
+    INTERACTION_STATUS_PENDING: _InteractionStatus.ValueType  # 1
+    INTERACTION_STATUS_IN_PROGRESS: _InteractionStatus.ValueType  # 2
+    INTERACTION_STATUS_COMPLETED: _InteractionStatus.ValueType  # 3
+    INTERACTION_STATUS_CANCELLED: _InteractionStatus.ValueType  # 4
+
+class InteractionStatus(_InteractionStatus, metaclass=_InteractionStatusEnumTypeWrapper): ...
+
+INTERACTION_STATUS_UNSPECIFIED: InteractionStatus.ValueType  # 0
+INTERACTION_STATUS_PENDING: InteractionStatus.ValueType  # 1
+INTERACTION_STATUS_IN_PROGRESS: InteractionStatus.ValueType  # 2
+INTERACTION_STATUS_COMPLETED: InteractionStatus.ValueType  # 3
+INTERACTION_STATUS_CANCELLED: InteractionStatus.ValueType  # 4
+Global___InteractionStatus: _TypeAlias = InteractionStatus  # noqa: Y015
+
+class _VisitCountPeriod:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _VisitCountPeriodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_VisitCountPeriod.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    VISIT_COUNT_PERIOD_UNSPECIFIED: _VisitCountPeriod.ValueType  # 0
+    VISIT_COUNT_PERIOD_LAST_6_HOURS: _VisitCountPeriod.ValueType  # 1
+    """Six hourly buckets, the current hour last."""
+    VISIT_COUNT_PERIOD_DAY: _VisitCountPeriod.ValueType  # 2
+    """24 hourly buckets, the current hour last."""
+    VISIT_COUNT_PERIOD_WEEK: _VisitCountPeriod.ValueType  # 3
+    """Seven daily buckets, today last."""
+    VISIT_COUNT_PERIOD_MONTH: _VisitCountPeriod.ValueType  # 4
+    """30 daily buckets, today last."""
+
+class VisitCountPeriod(_VisitCountPeriod, metaclass=_VisitCountPeriodEnumTypeWrapper): ...
+
+VISIT_COUNT_PERIOD_UNSPECIFIED: VisitCountPeriod.ValueType  # 0
+VISIT_COUNT_PERIOD_LAST_6_HOURS: VisitCountPeriod.ValueType  # 1
+"""Six hourly buckets, the current hour last."""
+VISIT_COUNT_PERIOD_DAY: VisitCountPeriod.ValueType  # 2
+"""24 hourly buckets, the current hour last."""
+VISIT_COUNT_PERIOD_WEEK: VisitCountPeriod.ValueType  # 3
+"""Seven daily buckets, today last."""
+VISIT_COUNT_PERIOD_MONTH: VisitCountPeriod.ValueType  # 4
+"""30 daily buckets, today last."""
+Global___VisitCountPeriod: _TypeAlias = VisitCountPeriod  # noqa: Y015
 
 @_typing.final
 class ZoneStay(_message.Message):
@@ -1052,3 +1149,1732 @@ class JourneyCompleted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___JourneyCompleted: _TypeAlias = JourneyCompleted  # noqa: Y015
+
+@_typing.final
+class Customer(_message.Message):
+    """Someone the business knows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ExternalIdsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    LOYALTY_STATUS_FIELD_NUMBER: _builtins.int
+    EXTERNAL_IDS_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    name: _builtins.str
+    email: _builtins.str
+    """Empty when unknown; unique within the organisation (case-insensitive)."""
+    phone: _builtins.str
+    """Empty when unknown."""
+    loyalty_status: Global___LoyaltyStatus.ValueType
+    """UNSPECIFIED on create means bronze."""
+    @_builtins.property
+    def external_ids(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Keys of the same customer in other systems, e.g. {"pos": "C-1001"}: lowercase keys."""
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        name: _builtins.str = ...,
+        email: _builtins.str = ...,
+        phone: _builtins.str = ...,
+        loyalty_status: Global___LoyaltyStatus.ValueType = ...,
+        external_ids: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "email", b"email", "external_ids", b"external_ids", "id", b"id", "loyalty_status", b"loyalty_status", "name", b"name", "phone", b"phone", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Customer: _TypeAlias = Customer  # noqa: Y015
+
+@_typing.final
+class Interaction(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    INTERACTION_TYPE_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    INTERACTION_DATE_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    customer_id: _builtins.int
+    interaction_type: Global___InteractionType.ValueType
+    subject: _builtins.str
+    status: Global___InteractionStatus.ValueType
+    """UNSPECIFIED on create means pending."""
+    @_builtins.property
+    def interaction_date(self) -> _timestamp_pb2.Timestamp:
+        """Unset on create means now."""
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        customer_id: _builtins.int = ...,
+        interaction_type: Global___InteractionType.ValueType = ...,
+        subject: _builtins.str = ...,
+        status: Global___InteractionStatus.ValueType = ...,
+        interaction_date: _timestamp_pb2.Timestamp | None = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "interaction_date", b"interaction_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "customer_id", b"customer_id", "id", b"id", "interaction_date", b"interaction_date", "interaction_type", b"interaction_type", "status", b"status", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Interaction: _TypeAlias = Interaction  # noqa: Y015
+
+@_typing.final
+class CustomerSegment(_message.Message):
+    """A customer's membership of a segment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    SEGMENT_NAME_FIELD_NUMBER: _builtins.int
+    SEGMENT_VALUE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    ASSIGNED_DATE_FIELD_NUMBER: _builtins.int
+    IS_ACTIVE_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    customer_id: _builtins.int
+    segment_name: _builtins.str
+    segment_value: _builtins.float
+    description: _builtins.str
+    is_active: _builtins.bool
+    @_builtins.property
+    def assigned_date(self) -> _timestamp_pb2.Timestamp:
+        """Unset on assignment means now."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        customer_id: _builtins.int = ...,
+        segment_name: _builtins.str = ...,
+        segment_value: _builtins.float | None = ...,
+        description: _builtins.str = ...,
+        assigned_date: _timestamp_pb2.Timestamp | None = ...,
+        is_active: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_segment_value", b"_segment_value", "assigned_date", b"assigned_date", "segment_value", b"segment_value"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_segment_value", b"_segment_value", "assigned_date", b"assigned_date", "customer_id", b"customer_id", "description", b"description", "id", b"id", "is_active", b"is_active", "segment_name", b"segment_name", "segment_value", b"segment_value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__segment_value: _TypeAlias = _typing.Literal["segment_value"]  # noqa: Y015
+    _WhichOneofArgType__segment_value: _TypeAlias = _typing.Literal["_segment_value", b"_segment_value"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__segment_value) -> _WhichOneofReturnType__segment_value | None: ...
+
+Global___CustomerSegment: _TypeAlias = CustomerSegment  # noqa: Y015
+
+@_typing.final
+class DayCount(_message.Message):
+    """Interactions on one UTC day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    INTERACTION_COUNT_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """YYYY-MM-DD."""
+    interaction_count: _builtins.int
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        interaction_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "interaction_count", b"interaction_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DayCount: _TypeAlias = DayCount  # noqa: Y015
+
+@_typing.final
+class CustomerAnalytics(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class InteractionTypesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class InteractionStatusEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NAME_FIELD_NUMBER: _builtins.int
+    TOTAL_INTERACTIONS_FIELD_NUMBER: _builtins.int
+    LAST_INTERACTION_DATE_FIELD_NUMBER: _builtins.int
+    INTERACTION_TYPES_FIELD_NUMBER: _builtins.int
+    INTERACTION_STATUS_FIELD_NUMBER: _builtins.int
+    SEGMENTS_FIELD_NUMBER: _builtins.int
+    RECENT_INTERACTIONS_FIELD_NUMBER: _builtins.int
+    CALCULATED_AT_FIELD_NUMBER: _builtins.int
+    customer_id: _builtins.int
+    customer_name: _builtins.str
+    total_interactions: _builtins.int
+    @_builtins.property
+    def last_interaction_date(self) -> _timestamp_pb2.Timestamp:
+        """Unset without interactions."""
+
+    @_builtins.property
+    def interaction_types(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Interactions by type (`call`, `email`, ...); types without any are absent."""
+
+    @_builtins.property
+    def interaction_status(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Interactions by status (`completed`, `pending`, ...); statuses without any are absent."""
+
+    @_builtins.property
+    def segments(self) -> _containers.RepeatedCompositeFieldContainer[Global___CustomerSegment]:
+        """The customer's active segments, oldest assignment first."""
+
+    @_builtins.property
+    def recent_interactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Interaction]:
+        """Newest first; empty when not asked for."""
+
+    @_builtins.property
+    def calculated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        customer_id: _builtins.int = ...,
+        customer_name: _builtins.str = ...,
+        total_interactions: _builtins.int = ...,
+        last_interaction_date: _timestamp_pb2.Timestamp | None = ...,
+        interaction_types: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        interaction_status: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        segments: _abc.Iterable[Global___CustomerSegment] | None = ...,
+        recent_interactions: _abc.Iterable[Global___Interaction] | None = ...,
+        calculated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["calculated_at", b"calculated_at", "last_interaction_date", b"last_interaction_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calculated_at", b"calculated_at", "customer_id", b"customer_id", "customer_name", b"customer_name", "interaction_status", b"interaction_status", "interaction_types", b"interaction_types", "last_interaction_date", b"last_interaction_date", "recent_interactions", b"recent_interactions", "segments", b"segments", "total_interactions", b"total_interactions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustomerAnalytics: _TypeAlias = CustomerAnalytics  # noqa: Y015
+
+@_typing.final
+class SegmentAnalytics(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class InteractionDistributionEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    SEGMENT_NAME_FIELD_NUMBER: _builtins.int
+    TOTAL_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    TOTAL_INTERACTIONS_FIELD_NUMBER: _builtins.int
+    AVG_INTERACTIONS_PER_CUSTOMER_FIELD_NUMBER: _builtins.int
+    INTERACTION_DISTRIBUTION_FIELD_NUMBER: _builtins.int
+    ACTIVITY_TIMELINE_FIELD_NUMBER: _builtins.int
+    CALCULATED_AT_FIELD_NUMBER: _builtins.int
+    segment_name: _builtins.str
+    total_customers: _builtins.int
+    total_interactions: _builtins.int
+    avg_interactions_per_customer: _builtins.float
+    """Rounded to two decimals; 0 for an empty segment."""
+    @_builtins.property
+    def interaction_distribution(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
+    @_builtins.property
+    def activity_timeline(self) -> _containers.RepeatedCompositeFieldContainer[Global___DayCount]:
+        """Days with interactions, oldest first; empty when not asked for."""
+
+    @_builtins.property
+    def calculated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        segment_name: _builtins.str = ...,
+        total_customers: _builtins.int = ...,
+        total_interactions: _builtins.int = ...,
+        avg_interactions_per_customer: _builtins.float = ...,
+        interaction_distribution: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        activity_timeline: _abc.Iterable[Global___DayCount] | None = ...,
+        calculated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["calculated_at", b"calculated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_timeline", b"activity_timeline", "avg_interactions_per_customer", b"avg_interactions_per_customer", "calculated_at", b"calculated_at", "interaction_distribution", b"interaction_distribution", "segment_name", b"segment_name", "total_customers", b"total_customers", "total_interactions", b"total_interactions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SegmentAnalytics: _TypeAlias = SegmentAnalytics  # noqa: Y015
+
+@_typing.final
+class OrganizationSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class SegmentDistributionEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    TOTAL_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    TOTAL_INTERACTIONS_FIELD_NUMBER: _builtins.int
+    SEGMENT_DISTRIBUTION_FIELD_NUMBER: _builtins.int
+    INTERACTION_TRENDS_FIELD_NUMBER: _builtins.int
+    CALCULATED_AT_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    total_customers: _builtins.int
+    total_interactions: _builtins.int
+    @_builtins.property
+    def segment_distribution(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Active members per segment."""
+
+    @_builtins.property
+    def interaction_trends(self) -> _containers.RepeatedCompositeFieldContainer[Global___DayCount]:
+        """Interactions per day over the last 30 days (days with none absent), oldest first."""
+
+    @_builtins.property
+    def calculated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        total_customers: _builtins.int = ...,
+        total_interactions: _builtins.int = ...,
+        segment_distribution: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        interaction_trends: _abc.Iterable[Global___DayCount] | None = ...,
+        calculated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["calculated_at", b"calculated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calculated_at", b"calculated_at", "interaction_trends", b"interaction_trends", "organization_id", b"organization_id", "segment_distribution", b"segment_distribution", "total_customers", b"total_customers", "total_interactions", b"total_interactions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrganizationSummary: _TypeAlias = OrganizationSummary  # noqa: Y015
+
+@_typing.final
+class SegmentSize(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEGMENT_NAME_FIELD_NUMBER: _builtins.int
+    CUSTOMER_COUNT_FIELD_NUMBER: _builtins.int
+    segment_name: _builtins.str
+    customer_count: _builtins.int
+    def __init__(
+        self,
+        *,
+        segment_name: _builtins.str = ...,
+        customer_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_count", b"customer_count", "segment_name", b"segment_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SegmentSize: _TypeAlias = SegmentSize  # noqa: Y015
+
+@_typing.final
+class DashboardMetrics(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOTAL_CUSTOMERS_FIELD_NUMBER: _builtins.int
+    TOTAL_INTERACTIONS_TODAY_FIELD_NUMBER: _builtins.int
+    TOTAL_INTERACTIONS_WEEK_FIELD_NUMBER: _builtins.int
+    TOTAL_INTERACTIONS_MONTH_FIELD_NUMBER: _builtins.int
+    TOP_SEGMENTS_FIELD_NUMBER: _builtins.int
+    RECENT_ACTIVITY_FIELD_NUMBER: _builtins.int
+    CALCULATED_AT_FIELD_NUMBER: _builtins.int
+    total_customers: _builtins.int
+    total_interactions_today: _builtins.int
+    """Interactions dated today (UTC), in the last 7 days and in the last 30 days, today included."""
+    total_interactions_week: _builtins.int
+    total_interactions_month: _builtins.int
+    @_builtins.property
+    def top_segments(self) -> _containers.RepeatedCompositeFieldContainer[Global___SegmentSize]:
+        """The five largest segments, largest first."""
+
+    @_builtins.property
+    def recent_activity(self) -> _containers.RepeatedCompositeFieldContainer[Global___DayCount]:
+        """Interactions per day over the last 7 days (days with none absent), oldest first."""
+
+    @_builtins.property
+    def calculated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        total_customers: _builtins.int = ...,
+        total_interactions_today: _builtins.int = ...,
+        total_interactions_week: _builtins.int = ...,
+        total_interactions_month: _builtins.int = ...,
+        top_segments: _abc.Iterable[Global___SegmentSize] | None = ...,
+        recent_activity: _abc.Iterable[Global___DayCount] | None = ...,
+        calculated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["calculated_at", b"calculated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calculated_at", b"calculated_at", "recent_activity", b"recent_activity", "top_segments", b"top_segments", "total_customers", b"total_customers", "total_interactions_month", b"total_interactions_month", "total_interactions_today", b"total_interactions_today", "total_interactions_week", b"total_interactions_week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DashboardMetrics: _TypeAlias = DashboardMetrics  # noqa: Y015
+
+@_typing.final
+class CreateCustomerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def customer(self) -> Global___Customer:
+        """`id`, `created_at` and `updated_at` are ignored."""
+
+    def __init__(
+        self,
+        *,
+        customer: Global___Customer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateCustomerRequest: _TypeAlias = CreateCustomerRequest  # noqa: Y015
+
+@_typing.final
+class CreateCustomerResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def customer(self) -> Global___Customer: ...
+    def __init__(
+        self,
+        *,
+        customer: Global___Customer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateCustomerResponse: _TypeAlias = CreateCustomerResponse  # noqa: Y015
+
+@_typing.final
+class GetCustomerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCustomerRequest: _TypeAlias = GetCustomerRequest  # noqa: Y015
+
+@_typing.final
+class GetCustomerResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def customer(self) -> Global___Customer: ...
+    def __init__(
+        self,
+        *,
+        customer: Global___Customer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCustomerResponse: _TypeAlias = GetCustomerResponse  # noqa: Y015
+
+@_typing.final
+class UpdateCustomerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def customer(self) -> Global___Customer:
+        """The customer to change (`customer.id`) and the new values."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Paths among `name`, `email`, `phone`, `loyalty_status`, `external_ids`; empty changes every field that
+        is set (non-empty) in `customer`. A named empty `email` or `phone` clears it.
+        """
+
+    def __init__(
+        self,
+        *,
+        customer: Global___Customer | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateCustomerRequest: _TypeAlias = UpdateCustomerRequest  # noqa: Y015
+
+@_typing.final
+class UpdateCustomerResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def customer(self) -> Global___Customer: ...
+    def __init__(
+        self,
+        *,
+        customer: Global___Customer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateCustomerResponse: _TypeAlias = UpdateCustomerResponse  # noqa: Y015
+
+@_typing.final
+class ListCustomersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    LOYALTY_STATUS_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """At most 1000; 0 means 100."""
+    page_token: _builtins.str
+    loyalty_status: Global___LoyaltyStatus.ValueType
+    """Only customers with this loyalty status."""
+    email: _builtins.str
+    """Only the customer with this email (case-insensitive)."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        loyalty_status: Global___LoyaltyStatus.ValueType = ...,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "loyalty_status", b"loyalty_status", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCustomersRequest: _TypeAlias = ListCustomersRequest  # noqa: Y015
+
+@_typing.final
+class ListCustomersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMERS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    total_size: _builtins.int
+    """Customers matching the filters, on every page."""
+    @_builtins.property
+    def customers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Customer]: ...
+    def __init__(
+        self,
+        *,
+        customers: _abc.Iterable[Global___Customer] | None = ...,
+        next_page_token: _builtins.str = ...,
+        total_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "next_page_token", b"next_page_token", "total_size", b"total_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCustomersResponse: _TypeAlias = ListCustomersResponse  # noqa: Y015
+
+@_typing.final
+class AddInteractionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERACTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def interaction(self) -> Global___Interaction:
+        """`id` and `created_at` are ignored."""
+
+    def __init__(
+        self,
+        *,
+        interaction: Global___Interaction | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["interaction", b"interaction"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interaction", b"interaction"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddInteractionRequest: _TypeAlias = AddInteractionRequest  # noqa: Y015
+
+@_typing.final
+class AddInteractionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERACTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def interaction(self) -> Global___Interaction: ...
+    def __init__(
+        self,
+        *,
+        interaction: Global___Interaction | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["interaction", b"interaction"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interaction", b"interaction"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddInteractionResponse: _TypeAlias = AddInteractionResponse  # noqa: Y015
+
+@_typing.final
+class AssignSegmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEGMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def segment(self) -> Global___CustomerSegment:
+        """`id` is ignored; `is_active` false records the customer as having left the segment."""
+
+    def __init__(
+        self,
+        *,
+        segment: Global___CustomerSegment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["segment", b"segment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["segment", b"segment"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssignSegmentRequest: _TypeAlias = AssignSegmentRequest  # noqa: Y015
+
+@_typing.final
+class AssignSegmentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEGMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def segment(self) -> Global___CustomerSegment: ...
+    def __init__(
+        self,
+        *,
+        segment: Global___CustomerSegment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["segment", b"segment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["segment", b"segment"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssignSegmentResponse: _TypeAlias = AssignSegmentResponse  # noqa: Y015
+
+@_typing.final
+class GetCustomerAnalyticsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    INCLUDE_RECENT_INTERACTIONS_FIELD_NUMBER: _builtins.int
+    RECENT_INTERACTIONS_LIMIT_FIELD_NUMBER: _builtins.int
+    customer_id: _builtins.int
+    include_recent_interactions: _builtins.bool
+    """Unset means true."""
+    recent_interactions_limit: _builtins.int
+    """1-20; 0 means 5."""
+    def __init__(
+        self,
+        *,
+        customer_id: _builtins.int = ...,
+        include_recent_interactions: _builtins.bool | None = ...,
+        recent_interactions_limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_include_recent_interactions", b"_include_recent_interactions", "include_recent_interactions", b"include_recent_interactions"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_include_recent_interactions", b"_include_recent_interactions", "customer_id", b"customer_id", "include_recent_interactions", b"include_recent_interactions", "recent_interactions_limit", b"recent_interactions_limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__include_recent_interactions: _TypeAlias = _typing.Literal["include_recent_interactions"]  # noqa: Y015
+    _WhichOneofArgType__include_recent_interactions: _TypeAlias = _typing.Literal["_include_recent_interactions", b"_include_recent_interactions"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__include_recent_interactions) -> _WhichOneofReturnType__include_recent_interactions | None: ...
+
+Global___GetCustomerAnalyticsRequest: _TypeAlias = GetCustomerAnalyticsRequest  # noqa: Y015
+
+@_typing.final
+class GetCustomerAnalyticsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANALYTICS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def analytics(self) -> Global___CustomerAnalytics: ...
+    def __init__(
+        self,
+        *,
+        analytics: Global___CustomerAnalytics | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["analytics", b"analytics"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analytics", b"analytics"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCustomerAnalyticsResponse: _TypeAlias = GetCustomerAnalyticsResponse  # noqa: Y015
+
+@_typing.final
+class GetSegmentAnalyticsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEGMENT_NAME_FIELD_NUMBER: _builtins.int
+    INCLUDE_TIMELINE_FIELD_NUMBER: _builtins.int
+    TIMELINE_DAYS_FIELD_NUMBER: _builtins.int
+    segment_name: _builtins.str
+    include_timeline: _builtins.bool
+    """Unset means true."""
+    timeline_days: _builtins.int
+    """7-365; 0 means 30."""
+    def __init__(
+        self,
+        *,
+        segment_name: _builtins.str = ...,
+        include_timeline: _builtins.bool | None = ...,
+        timeline_days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_include_timeline", b"_include_timeline", "include_timeline", b"include_timeline"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_include_timeline", b"_include_timeline", "include_timeline", b"include_timeline", "segment_name", b"segment_name", "timeline_days", b"timeline_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__include_timeline: _TypeAlias = _typing.Literal["include_timeline"]  # noqa: Y015
+    _WhichOneofArgType__include_timeline: _TypeAlias = _typing.Literal["_include_timeline", b"_include_timeline"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__include_timeline) -> _WhichOneofReturnType__include_timeline | None: ...
+
+Global___GetSegmentAnalyticsRequest: _TypeAlias = GetSegmentAnalyticsRequest  # noqa: Y015
+
+@_typing.final
+class GetSegmentAnalyticsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANALYTICS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def analytics(self) -> Global___SegmentAnalytics: ...
+    def __init__(
+        self,
+        *,
+        analytics: Global___SegmentAnalytics | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["analytics", b"analytics"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analytics", b"analytics"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSegmentAnalyticsResponse: _TypeAlias = GetSegmentAnalyticsResponse  # noqa: Y015
+
+@_typing.final
+class ListSegmentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """At most 1000; 0 means 100."""
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSegmentsRequest: _TypeAlias = ListSegmentsRequest  # noqa: Y015
+
+@_typing.final
+class ListSegmentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEGMENT_NAMES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def segment_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        segment_names: _abc.Iterable[_builtins.str] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "segment_names", b"segment_names"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSegmentsResponse: _TypeAlias = ListSegmentsResponse  # noqa: Y015
+
+@_typing.final
+class GetOrganizationSummaryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOrganizationSummaryRequest: _TypeAlias = GetOrganizationSummaryRequest  # noqa: Y015
+
+@_typing.final
+class GetOrganizationSummaryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def summary(self) -> Global___OrganizationSummary: ...
+    def __init__(
+        self,
+        *,
+        summary: Global___OrganizationSummary | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["summary", b"summary"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOrganizationSummaryResponse: _TypeAlias = GetOrganizationSummaryResponse  # noqa: Y015
+
+@_typing.final
+class GetDashboardMetricsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDashboardMetricsRequest: _TypeAlias = GetDashboardMetricsRequest  # noqa: Y015
+
+@_typing.final
+class GetDashboardMetricsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METRICS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def metrics(self) -> Global___DashboardMetrics: ...
+    def __init__(
+        self,
+        *,
+        metrics: Global___DashboardMetrics | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["metrics", b"metrics"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["metrics", b"metrics"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDashboardMetricsResponse: _TypeAlias = GetDashboardMetricsResponse  # noqa: Y015
+
+@_typing.final
+class Product(_message.Message):
+    """Something a store sells."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    name: _builtins.str
+    category: _builtins.str
+    """Free text, e.g. `pizza`, `drinks`; empty when unknown."""
+    price: _builtins.float
+    """Unit price; unset when unknown."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        category: _builtins.str = ...,
+        price: _builtins.float | None = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_price", b"_price", "created_at", b"created_at", "price", b"price", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_price", b"_price", "category", b"category", "created_at", b"created_at", "id", b"id", "name", b"name", "price", b"price", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__price: _TypeAlias = _typing.Literal["price"]  # noqa: Y015
+    _WhichOneofArgType__price: _TypeAlias = _typing.Literal["_price", b"_price"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__price) -> _WhichOneofReturnType__price | None: ...
+
+Global___Product: _TypeAlias = Product  # noqa: Y015
+
+@_typing.final
+class Cart(_message.Message):
+    """What one person or customer ordered at one table on one visit."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    TABLE_NUMBER_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    CHECKED_OUT_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    person_id: _builtins.str
+    """Identity's person id; empty when the cart is a customer's only."""
+    customer_id: _builtins.int
+    """The customer record; 0 when none."""
+    table_number: _builtins.int
+    """Unset when not at a table."""
+    transaction_id: _builtins.str
+    """The point-of-sale transaction of a checked-out cart; empty while open."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp:
+        """Changes when products are added or the cart is checked out."""
+
+    @_builtins.property
+    def checked_out_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        table_number: _builtins.int | None = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+        transaction_id: _builtins.str = ...,
+        checked_out_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_table_number", b"_table_number", "checked_out_at", b"checked_out_at", "created_at", b"created_at", "table_number", b"table_number", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_table_number", b"_table_number", "checked_out_at", b"checked_out_at", "created_at", b"created_at", "customer_id", b"customer_id", "id", b"id", "person_id", b"person_id", "table_number", b"table_number", "transaction_id", b"transaction_id", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__table_number: _TypeAlias = _typing.Literal["table_number"]  # noqa: Y015
+    _WhichOneofArgType__table_number: _TypeAlias = _typing.Literal["_table_number", b"_table_number"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__table_number) -> _WhichOneofReturnType__table_number | None: ...
+
+Global___Cart: _TypeAlias = Cart  # noqa: Y015
+
+@_typing.final
+class CartProduct(_message.Message):
+    """A product put in a cart."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CART_ID_FIELD_NUMBER: _builtins.int
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    cart_id: _builtins.str
+    product_id: _builtins.str
+    quantity: _builtins.int
+    """At least 1."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        cart_id: _builtins.str = ...,
+        product_id: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cart_id", b"cart_id", "created_at", b"created_at", "id", b"id", "product_id", b"product_id", "quantity", b"quantity", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CartProduct: _TypeAlias = CartProduct  # noqa: Y015
+
+@_typing.final
+class OrderLine(_message.Message):
+    """A cart product with its product's name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    PRODUCT_NAME_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    ADDED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    product_id: _builtins.str
+    product_name: _builtins.str
+    quantity: _builtins.int
+    @_builtins.property
+    def added_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was put in the cart."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        product_id: _builtins.str = ...,
+        product_name: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        added_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["added_at", b"added_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added_at", b"added_at", "id", b"id", "product_id", b"product_id", "product_name", b"product_name", "quantity", b"quantity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrderLine: _TypeAlias = OrderLine  # noqa: Y015
+
+@_typing.final
+class Order(_message.Message):
+    """A cart with its products, in the order they were added."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CART_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    TOTAL_ITEMS_FIELD_NUMBER: _builtins.int
+    total_items: _builtins.int
+    """The sum of the lines' quantities."""
+    @_builtins.property
+    def cart(self) -> Global___Cart: ...
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderLine]: ...
+    def __init__(
+        self,
+        *,
+        cart: Global___Cart | None = ...,
+        lines: _abc.Iterable[Global___OrderLine] | None = ...,
+        total_items: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cart", b"cart"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cart", b"cart", "lines", b"lines", "total_items", b"total_items"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Order: _TypeAlias = Order  # noqa: Y015
+
+@_typing.final
+class PersonActivity(_message.Message):
+    """What the customers service knows of a person; identity adds age, gender, emotion and body type."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    ENTRY_TIME_FIELD_NUMBER: _builtins.int
+    EXIT_TIME_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    name: _builtins.str
+    """From the customer record linked on the person's latest cart that names one; empty when none."""
+    phone: _builtins.str
+    customer_id: _builtins.int
+    @_builtins.property
+    def entry_time(self) -> _timestamp_pb2.Timestamp:
+        """First visit's entry and latest visit's exit; unset without visits."""
+
+    @_builtins.property
+    def exit_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def first_seen(self) -> _timestamp_pb2.Timestamp:
+        """First and latest activity (visit or cart)."""
+
+    @_builtins.property
+    def last_seen(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        phone: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        entry_time: _timestamp_pb2.Timestamp | None = ...,
+        exit_time: _timestamp_pb2.Timestamp | None = ...,
+        first_seen: _timestamp_pb2.Timestamp | None = ...,
+        last_seen: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["entry_time", b"entry_time", "exit_time", b"exit_time", "first_seen", b"first_seen", "last_seen", b"last_seen"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "entry_time", b"entry_time", "exit_time", b"exit_time", "first_seen", b"first_seen", "last_seen", b"last_seen", "name", b"name", "person_id", b"person_id", "phone", b"phone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PersonActivity: _TypeAlias = PersonActivity  # noqa: Y015
+
+@_typing.final
+class DishCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISH_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    dish: _builtins.str
+    count: _builtins.int
+    def __init__(
+        self,
+        *,
+        dish: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "dish", b"dish"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DishCount: _TypeAlias = DishCount  # noqa: Y015
+
+@_typing.final
+class PersonSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    PERSON_NAME_FIELD_NUMBER: _builtins.int
+    TOTAL_VISITS_FIELD_NUMBER: _builtins.int
+    FAVORITE_TABLE_FIELD_NUMBER: _builtins.int
+    FAVORITE_DISHES_FIELD_NUMBER: _builtins.int
+    AI_SUMMARY_FIELD_NUMBER: _builtins.int
+    LAST_VISIT_FIELD_NUMBER: _builtins.int
+    TOTAL_SPENT_ITEMS_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    person_name: _builtins.str
+    total_visits: _builtins.int
+    """The person's journeys."""
+    favorite_table: _builtins.int
+    """The table of most of the person's carts (the lowest on a tie); unset without carts at tables."""
+    ai_summary: _builtins.str
+    """Written by the summary model when one is configured and answers, else by the built-in generator."""
+    total_spent_items: _builtins.int
+    """Items in all the person's carts."""
+    @_builtins.property
+    def favorite_dishes(self) -> _containers.RepeatedCompositeFieldContainer[Global___DishCount]:
+        """The five products bought most (by quantity), most first."""
+
+    @_builtins.property
+    def last_visit(self) -> _timestamp_pb2.Timestamp:
+        """The latest journey's entry; unset without visits."""
+
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        person_name: _builtins.str = ...,
+        total_visits: _builtins.int = ...,
+        favorite_table: _builtins.int | None = ...,
+        favorite_dishes: _abc.Iterable[Global___DishCount] | None = ...,
+        ai_summary: _builtins.str = ...,
+        last_visit: _timestamp_pb2.Timestamp | None = ...,
+        total_spent_items: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_favorite_table", b"_favorite_table", "favorite_table", b"favorite_table", "last_visit", b"last_visit"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_favorite_table", b"_favorite_table", "ai_summary", b"ai_summary", "favorite_dishes", b"favorite_dishes", "favorite_table", b"favorite_table", "last_visit", b"last_visit", "person_id", b"person_id", "person_name", b"person_name", "total_spent_items", b"total_spent_items", "total_visits", b"total_visits"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__favorite_table: _TypeAlias = _typing.Literal["favorite_table"]  # noqa: Y015
+    _WhichOneofArgType__favorite_table: _TypeAlias = _typing.Literal["_favorite_table", b"_favorite_table"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__favorite_table) -> _WhichOneofReturnType__favorite_table | None: ...
+
+Global___PersonSummary: _TypeAlias = PersonSummary  # noqa: Y015
+
+@_typing.final
+class VisitBucket(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_FIELD_NUMBER: _builtins.int
+    DATE_FIELD_NUMBER: _builtins.int
+    VISITS_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """`YYYY-MM-DD` for days, the hour's start in ISO 8601 for hours, in the service's time zone."""
+    visits: _builtins.int
+    @_builtins.property
+    def start(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        start: _timestamp_pb2.Timestamp | None = ...,
+        date: _builtins.str = ...,
+        visits: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "start", b"start", "visits", b"visits"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitBucket: _TypeAlias = VisitBucket  # noqa: Y015
+
+@_typing.final
+class CreateProductRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def product(self) -> Global___Product:
+        """`id`, `created_at` and `updated_at` are ignored."""
+
+    def __init__(
+        self,
+        *,
+        product: Global___Product | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["product", b"product"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["product", b"product"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateProductRequest: _TypeAlias = CreateProductRequest  # noqa: Y015
+
+@_typing.final
+class CreateProductResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def product(self) -> Global___Product: ...
+    def __init__(
+        self,
+        *,
+        product: Global___Product | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["product", b"product"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["product", b"product"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateProductResponse: _TypeAlias = CreateProductResponse  # noqa: Y015
+
+@_typing.final
+class ListProductsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """At most 1000; 0 means 100."""
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListProductsRequest: _TypeAlias = ListProductsRequest  # noqa: Y015
+
+@_typing.final
+class ListProductsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def products(self) -> _containers.RepeatedCompositeFieldContainer[Global___Product]: ...
+    def __init__(
+        self,
+        *,
+        products: _abc.Iterable[Global___Product] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "products", b"products"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListProductsResponse: _TypeAlias = ListProductsResponse  # noqa: Y015
+
+@_typing.final
+class CreateCartRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CART_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cart(self) -> Global___Cart:
+        """`person_id` and/or `customer_id`, and `table_number`; the rest is ignored."""
+
+    def __init__(
+        self,
+        *,
+        cart: Global___Cart | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cart", b"cart"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cart", b"cart"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateCartRequest: _TypeAlias = CreateCartRequest  # noqa: Y015
+
+@_typing.final
+class CreateCartResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CART_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cart(self) -> Global___Cart: ...
+    def __init__(
+        self,
+        *,
+        cart: Global___Cart | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cart", b"cart"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cart", b"cart"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateCartResponse: _TypeAlias = CreateCartResponse  # noqa: Y015
+
+@_typing.final
+class AddCartProductsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CART_PRODUCTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cart_products(self) -> _containers.RepeatedCompositeFieldContainer[Global___CartProduct]:
+        """`cart_id`, `product_id` and `quantity` (0 means 1) of each; at most 500."""
+
+    def __init__(
+        self,
+        *,
+        cart_products: _abc.Iterable[Global___CartProduct] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cart_products", b"cart_products"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCartProductsRequest: _TypeAlias = AddCartProductsRequest  # noqa: Y015
+
+@_typing.final
+class AddCartProductsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CART_PRODUCTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cart_products(self) -> _containers.RepeatedCompositeFieldContainer[Global___CartProduct]: ...
+    def __init__(
+        self,
+        *,
+        cart_products: _abc.Iterable[Global___CartProduct] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cart_products", b"cart_products"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCartProductsResponse: _TypeAlias = AddCartProductsResponse  # noqa: Y015
+
+@_typing.final
+class CheckoutCartRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CART_ID_FIELD_NUMBER: _builtins.int
+    TRANSACTION_TIME_FIELD_NUMBER: _builtins.int
+    TILL_ID_FIELD_NUMBER: _builtins.int
+    ZONE_NAME_FIELD_NUMBER: _builtins.int
+    CAMERA_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    cart_id: _builtins.str
+    till_id: _builtins.str
+    zone_name: _builtins.str
+    camera_id: _builtins.str
+    currency: _builtins.str
+    @_builtins.property
+    def transaction_time(self) -> _timestamp_pb2.Timestamp:
+        """Unset means now."""
+
+    def __init__(
+        self,
+        *,
+        cart_id: _builtins.str = ...,
+        transaction_time: _timestamp_pb2.Timestamp | None = ...,
+        till_id: _builtins.str = ...,
+        zone_name: _builtins.str = ...,
+        camera_id: _builtins.str = ...,
+        currency: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["transaction_time", b"transaction_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_id", b"camera_id", "cart_id", b"cart_id", "currency", b"currency", "till_id", b"till_id", "transaction_time", b"transaction_time", "zone_name", b"zone_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckoutCartRequest: _TypeAlias = CheckoutCartRequest  # noqa: Y015
+
+@_typing.final
+class CheckoutCartResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CART_FIELD_NUMBER: _builtins.int
+    TRANSACTION_FIELD_NUMBER: _builtins.int
+    JOURNEY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cart(self) -> Global___Cart: ...
+    @_builtins.property
+    def transaction(self) -> Global___Transaction: ...
+    @_builtins.property
+    def journey(self) -> Global___Journey:
+        """The converted journey; unset when none matched."""
+
+    def __init__(
+        self,
+        *,
+        cart: Global___Cart | None = ...,
+        transaction: Global___Transaction | None = ...,
+        journey: Global___Journey | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cart", b"cart", "journey", b"journey", "transaction", b"transaction"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cart", b"cart", "journey", b"journey", "transaction", b"transaction"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckoutCartResponse: _TypeAlias = CheckoutCartResponse  # noqa: Y015
+
+@_typing.final
+class ListPersonOrdersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    page_size: _builtins.int
+    """At most 1000; 0 means 100."""
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPersonOrdersRequest: _TypeAlias = ListPersonOrdersRequest  # noqa: Y015
+
+@_typing.final
+class ListPersonOrdersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_FIELD_NUMBER: _builtins.int
+    ORDERS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    total_size: _builtins.int
+    """The person's orders, on every page."""
+    @_builtins.property
+    def person(self) -> Global___PersonActivity: ...
+    @_builtins.property
+    def orders(self) -> _containers.RepeatedCompositeFieldContainer[Global___Order]: ...
+    def __init__(
+        self,
+        *,
+        person: Global___PersonActivity | None = ...,
+        orders: _abc.Iterable[Global___Order] | None = ...,
+        next_page_token: _builtins.str = ...,
+        total_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["person", b"person"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "orders", b"orders", "person", b"person", "total_size", b"total_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPersonOrdersResponse: _TypeAlias = ListPersonOrdersResponse  # noqa: Y015
+
+@_typing.final
+class GetPersonDetailRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPersonDetailRequest: _TypeAlias = GetPersonDetailRequest  # noqa: Y015
+
+@_typing.final
+class GetPersonDetailResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_FIELD_NUMBER: _builtins.int
+    CARTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def person(self) -> Global___PersonActivity: ...
+    @_builtins.property
+    def carts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Order]:
+        """Every cart, newest first."""
+
+    def __init__(
+        self,
+        *,
+        person: Global___PersonActivity | None = ...,
+        carts: _abc.Iterable[Global___Order] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["person", b"person"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["carts", b"carts", "person", b"person"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPersonDetailResponse: _TypeAlias = GetPersonDetailResponse  # noqa: Y015
+
+@_typing.final
+class GetPersonSummaryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPersonSummaryRequest: _TypeAlias = GetPersonSummaryRequest  # noqa: Y015
+
+@_typing.final
+class GetPersonSummaryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def summary(self) -> Global___PersonSummary: ...
+    def __init__(
+        self,
+        *,
+        summary: Global___PersonSummary | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["summary", b"summary"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPersonSummaryResponse: _TypeAlias = GetPersonSummaryResponse  # noqa: Y015
+
+@_typing.final
+class GetVisitCountRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_FIELD_NUMBER: _builtins.int
+    period: Global___VisitCountPeriod.ValueType
+    def __init__(
+        self,
+        *,
+        period: Global___VisitCountPeriod.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["period", b"period"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetVisitCountRequest: _TypeAlias = GetVisitCountRequest  # noqa: Y015
+
+@_typing.final
+class GetVisitCountResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BUCKETS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def buckets(self) -> _containers.RepeatedCompositeFieldContainer[Global___VisitBucket]: ...
+    def __init__(
+        self,
+        *,
+        buckets: _abc.Iterable[Global___VisitBucket] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["buckets", b"buckets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetVisitCountResponse: _TypeAlias = GetVisitCountResponse  # noqa: Y015

@@ -27,7 +27,8 @@ if _version_not_supported:
 
 class CustomersServiceStub:
     """Customers: visits through the cameras (journeys), point-of-sale transactions and conversion, exports
-    and webhooks. Every call acts within the caller's organisation, sent as the `x-footfall-org` metadata
+    and webhooks, and the customer record (CRM: customers, interactions, segments and their analytics). Every
+    call acts within the caller's organisation, sent as the `x-footfall-org` metadata
     entry.
 
     Journeys are built from the vision service's `zone_entered`, `zone_exited` and `track_ended` events.
@@ -87,11 +88,112 @@ class CustomersServiceStub:
                 request_serializer=footfall_dot_v1_dot_customers__pb2.ListWebhookDeliveriesRequest.SerializeToString,
                 response_deserializer=footfall_dot_v1_dot_customers__pb2.ListWebhookDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.CreateCustomer = channel.unary_unary(
+                '/footfall.v1.CustomersService/CreateCustomer',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.CreateCustomerRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.CreateCustomerResponse.FromString,
+                _registered_method=True)
+        self.GetCustomer = channel.unary_unary(
+                '/footfall.v1.CustomersService/GetCustomer',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.GetCustomerRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.GetCustomerResponse.FromString,
+                _registered_method=True)
+        self.UpdateCustomer = channel.unary_unary(
+                '/footfall.v1.CustomersService/UpdateCustomer',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.UpdateCustomerRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.UpdateCustomerResponse.FromString,
+                _registered_method=True)
+        self.ListCustomers = channel.unary_unary(
+                '/footfall.v1.CustomersService/ListCustomers',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.ListCustomersRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.ListCustomersResponse.FromString,
+                _registered_method=True)
+        self.AddInteraction = channel.unary_unary(
+                '/footfall.v1.CustomersService/AddInteraction',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.AddInteractionRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.AddInteractionResponse.FromString,
+                _registered_method=True)
+        self.AssignSegment = channel.unary_unary(
+                '/footfall.v1.CustomersService/AssignSegment',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.AssignSegmentRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.AssignSegmentResponse.FromString,
+                _registered_method=True)
+        self.GetCustomerAnalytics = channel.unary_unary(
+                '/footfall.v1.CustomersService/GetCustomerAnalytics',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.GetCustomerAnalyticsRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.GetCustomerAnalyticsResponse.FromString,
+                _registered_method=True)
+        self.GetSegmentAnalytics = channel.unary_unary(
+                '/footfall.v1.CustomersService/GetSegmentAnalytics',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.GetSegmentAnalyticsRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.GetSegmentAnalyticsResponse.FromString,
+                _registered_method=True)
+        self.ListSegments = channel.unary_unary(
+                '/footfall.v1.CustomersService/ListSegments',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.ListSegmentsRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.ListSegmentsResponse.FromString,
+                _registered_method=True)
+        self.GetOrganizationSummary = channel.unary_unary(
+                '/footfall.v1.CustomersService/GetOrganizationSummary',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.GetOrganizationSummaryRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.GetOrganizationSummaryResponse.FromString,
+                _registered_method=True)
+        self.GetDashboardMetrics = channel.unary_unary(
+                '/footfall.v1.CustomersService/GetDashboardMetrics',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.GetDashboardMetricsRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.GetDashboardMetricsResponse.FromString,
+                _registered_method=True)
+        self.CreateProduct = channel.unary_unary(
+                '/footfall.v1.CustomersService/CreateProduct',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.CreateProductRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.CreateProductResponse.FromString,
+                _registered_method=True)
+        self.ListProducts = channel.unary_unary(
+                '/footfall.v1.CustomersService/ListProducts',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.ListProductsRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.ListProductsResponse.FromString,
+                _registered_method=True)
+        self.CreateCart = channel.unary_unary(
+                '/footfall.v1.CustomersService/CreateCart',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.CreateCartRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.CreateCartResponse.FromString,
+                _registered_method=True)
+        self.AddCartProducts = channel.unary_unary(
+                '/footfall.v1.CustomersService/AddCartProducts',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.AddCartProductsRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.AddCartProductsResponse.FromString,
+                _registered_method=True)
+        self.CheckoutCart = channel.unary_unary(
+                '/footfall.v1.CustomersService/CheckoutCart',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.CheckoutCartRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.CheckoutCartResponse.FromString,
+                _registered_method=True)
+        self.ListPersonOrders = channel.unary_unary(
+                '/footfall.v1.CustomersService/ListPersonOrders',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.ListPersonOrdersRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.ListPersonOrdersResponse.FromString,
+                _registered_method=True)
+        self.GetPersonDetail = channel.unary_unary(
+                '/footfall.v1.CustomersService/GetPersonDetail',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.GetPersonDetailRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.GetPersonDetailResponse.FromString,
+                _registered_method=True)
+        self.GetPersonSummary = channel.unary_unary(
+                '/footfall.v1.CustomersService/GetPersonSummary',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.GetPersonSummaryRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.GetPersonSummaryResponse.FromString,
+                _registered_method=True)
+        self.GetVisitCount = channel.unary_unary(
+                '/footfall.v1.CustomersService/GetVisitCount',
+                request_serializer=footfall_dot_v1_dot_customers__pb2.GetVisitCountRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_customers__pb2.GetVisitCountResponse.FromString,
+                _registered_method=True)
 
 
 class CustomersServiceServicer:
     """Customers: visits through the cameras (journeys), point-of-sale transactions and conversion, exports
-    and webhooks. Every call acts within the caller's organisation, sent as the `x-footfall-org` metadata
+    and webhooks, and the customer record (CRM: customers, interactions, segments and their analytics). Every
+    call acts within the caller's organisation, sent as the `x-footfall-org` metadata
     entry.
 
     Journeys are built from the vision service's `zone_entered`, `zone_exited` and `track_ended` events.
@@ -163,6 +265,153 @@ class CustomersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCustomer(self, request, context):
+        """Customer records: the people a business knows (seed 004's CRM customer, seed 002's user-service
+        customer). Identity links persons and faces to `Customer.id`. ALREADY_EXISTS when another customer of
+        the organisation has the same email (case-insensitive).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCustomer(self, request, context):
+        """NOT_FOUND "Customer with ID <id> not found" when the organisation has no such customer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCustomer(self, request, context):
+        """Changes the fields named in `update_mask` (every set field when it is empty).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCustomers(self, request, context):
+        """Customers by id, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddInteraction(self, request, context):
+        """Logs a call, email, meeting, support ticket, complaint or feedback with a customer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AssignSegment(self, request, context):
+        """Puts a customer in a segment; assigning the same segment again replaces its value, description, date
+        and activity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCustomerAnalytics(self, request, context):
+        """Seed 004's analytics, grouped in the database. Days are UTC calendar days ending today.
+        One customer's interaction counts, segments and latest interactions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSegmentAnalytics(self, request, context):
+        """The active members of a segment and their interactions; a name nobody has answers zeros.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSegments(self, request, context):
+        """Names of the segments with at least one active member, alphabetically.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrganizationSummary(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDashboardMetrics(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateProduct(self, request, context):
+        """Seed 003 commerce: products, carts at tables for a person (identity's opaque id) or a customer, the
+        products put in them, and a person's orders, detail and summary; visits are the journeys. Products,
+        carts and cart products have UUID ids.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListProducts(self, request, context):
+        """Products by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateCart(self, request, context):
+        """A cart names a person, a customer or both; NOT_FOUND when the customer does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddCartProducts(self, request, context):
+        """Puts products in carts, all or none: NOT_FOUND when a cart or product does not exist, INVALID_ARGUMENT
+        when a cart is checked out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckoutCart(self, request, context):
+        """Closes a cart by recording its point-of-sale transaction (`cart-<cart id>`: one line per product, at the
+        product's price), matched to a journey like `RecordTransaction`. Checking out again returns the same.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPersonOrders(self, request, context):
+        """A person's orders (carts with at least one product), newest first; NOT_FOUND "Person not found" when the
+        person has neither carts nor visits.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPersonDetail(self, request, context):
+        """A person with every cart and its products.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPersonSummary(self, request, context):
+        """Visits, favourite table and dishes, items bought and a summary in words.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVisitCount(self, request, context):
+        """Visits (journeys by entry time) per hour or day over a recent period, oldest bucket first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CustomersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -211,6 +460,106 @@ def add_CustomersServiceServicer_to_server(servicer, server):
                     request_deserializer=footfall_dot_v1_dot_customers__pb2.ListWebhookDeliveriesRequest.FromString,
                     response_serializer=footfall_dot_v1_dot_customers__pb2.ListWebhookDeliveriesResponse.SerializeToString,
             ),
+            'CreateCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCustomer,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.CreateCustomerRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.CreateCustomerResponse.SerializeToString,
+            ),
+            'GetCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCustomer,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.GetCustomerRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.GetCustomerResponse.SerializeToString,
+            ),
+            'UpdateCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCustomer,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.UpdateCustomerRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.UpdateCustomerResponse.SerializeToString,
+            ),
+            'ListCustomers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCustomers,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.ListCustomersRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.ListCustomersResponse.SerializeToString,
+            ),
+            'AddInteraction': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddInteraction,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.AddInteractionRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.AddInteractionResponse.SerializeToString,
+            ),
+            'AssignSegment': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssignSegment,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.AssignSegmentRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.AssignSegmentResponse.SerializeToString,
+            ),
+            'GetCustomerAnalytics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCustomerAnalytics,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.GetCustomerAnalyticsRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.GetCustomerAnalyticsResponse.SerializeToString,
+            ),
+            'GetSegmentAnalytics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSegmentAnalytics,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.GetSegmentAnalyticsRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.GetSegmentAnalyticsResponse.SerializeToString,
+            ),
+            'ListSegments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSegments,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.ListSegmentsRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.ListSegmentsResponse.SerializeToString,
+            ),
+            'GetOrganizationSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrganizationSummary,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.GetOrganizationSummaryRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.GetOrganizationSummaryResponse.SerializeToString,
+            ),
+            'GetDashboardMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDashboardMetrics,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.GetDashboardMetricsRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.GetDashboardMetricsResponse.SerializeToString,
+            ),
+            'CreateProduct': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateProduct,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.CreateProductRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.CreateProductResponse.SerializeToString,
+            ),
+            'ListProducts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProducts,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.ListProductsRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.ListProductsResponse.SerializeToString,
+            ),
+            'CreateCart': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCart,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.CreateCartRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.CreateCartResponse.SerializeToString,
+            ),
+            'AddCartProducts': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddCartProducts,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.AddCartProductsRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.AddCartProductsResponse.SerializeToString,
+            ),
+            'CheckoutCart': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckoutCart,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.CheckoutCartRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.CheckoutCartResponse.SerializeToString,
+            ),
+            'ListPersonOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPersonOrders,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.ListPersonOrdersRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.ListPersonOrdersResponse.SerializeToString,
+            ),
+            'GetPersonDetail': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPersonDetail,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.GetPersonDetailRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.GetPersonDetailResponse.SerializeToString,
+            ),
+            'GetPersonSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPersonSummary,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.GetPersonSummaryRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.GetPersonSummaryResponse.SerializeToString,
+            ),
+            'GetVisitCount': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVisitCount,
+                    request_deserializer=footfall_dot_v1_dot_customers__pb2.GetVisitCountRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_customers__pb2.GetVisitCountResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'footfall.v1.CustomersService', rpc_method_handlers)
@@ -221,7 +570,8 @@ def add_CustomersServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class CustomersService:
     """Customers: visits through the cameras (journeys), point-of-sale transactions and conversion, exports
-    and webhooks. Every call acts within the caller's organisation, sent as the `x-footfall-org` metadata
+    and webhooks, and the customer record (CRM: customers, interactions, segments and their analytics). Every
+    call acts within the caller's organisation, sent as the `x-footfall-org` metadata
     entry.
 
     Journeys are built from the vision service's `zone_entered`, `zone_exited` and `track_ended` events.
@@ -463,6 +813,546 @@ class CustomersService:
             '/footfall.v1.CustomersService/ListWebhookDeliveries',
             footfall_dot_v1_dot_customers__pb2.ListWebhookDeliveriesRequest.SerializeToString,
             footfall_dot_v1_dot_customers__pb2.ListWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/CreateCustomer',
+            footfall_dot_v1_dot_customers__pb2.CreateCustomerRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.CreateCustomerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/GetCustomer',
+            footfall_dot_v1_dot_customers__pb2.GetCustomerRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.GetCustomerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/UpdateCustomer',
+            footfall_dot_v1_dot_customers__pb2.UpdateCustomerRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.UpdateCustomerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCustomers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/ListCustomers',
+            footfall_dot_v1_dot_customers__pb2.ListCustomersRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.ListCustomersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddInteraction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/AddInteraction',
+            footfall_dot_v1_dot_customers__pb2.AddInteractionRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.AddInteractionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssignSegment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/AssignSegment',
+            footfall_dot_v1_dot_customers__pb2.AssignSegmentRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.AssignSegmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCustomerAnalytics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/GetCustomerAnalytics',
+            footfall_dot_v1_dot_customers__pb2.GetCustomerAnalyticsRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.GetCustomerAnalyticsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSegmentAnalytics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/GetSegmentAnalytics',
+            footfall_dot_v1_dot_customers__pb2.GetSegmentAnalyticsRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.GetSegmentAnalyticsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSegments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/ListSegments',
+            footfall_dot_v1_dot_customers__pb2.ListSegmentsRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.ListSegmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrganizationSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/GetOrganizationSummary',
+            footfall_dot_v1_dot_customers__pb2.GetOrganizationSummaryRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.GetOrganizationSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDashboardMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/GetDashboardMetrics',
+            footfall_dot_v1_dot_customers__pb2.GetDashboardMetricsRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.GetDashboardMetricsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateProduct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/CreateProduct',
+            footfall_dot_v1_dot_customers__pb2.CreateProductRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.CreateProductResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProducts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/ListProducts',
+            footfall_dot_v1_dot_customers__pb2.ListProductsRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.ListProductsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/CreateCart',
+            footfall_dot_v1_dot_customers__pb2.CreateCartRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.CreateCartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddCartProducts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/AddCartProducts',
+            footfall_dot_v1_dot_customers__pb2.AddCartProductsRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.AddCartProductsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckoutCart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/CheckoutCart',
+            footfall_dot_v1_dot_customers__pb2.CheckoutCartRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.CheckoutCartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPersonOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/ListPersonOrders',
+            footfall_dot_v1_dot_customers__pb2.ListPersonOrdersRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.ListPersonOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPersonDetail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/GetPersonDetail',
+            footfall_dot_v1_dot_customers__pb2.GetPersonDetailRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.GetPersonDetailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPersonSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/GetPersonSummary',
+            footfall_dot_v1_dot_customers__pb2.GetPersonSummaryRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.GetPersonSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVisitCount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/footfall.v1.CustomersService/GetVisitCount',
+            footfall_dot_v1_dot_customers__pb2.GetVisitCountRequest.SerializeToString,
+            footfall_dot_v1_dot_customers__pb2.GetVisitCountResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,7 +28,8 @@ GRPC_VERSION: str
 
 class CustomersServiceStub:
     """Customers: visits through the cameras (journeys), point-of-sale transactions and conversion, exports
-    and webhooks. Every call acts within the caller's organisation, sent as the `x-footfall-org` metadata
+    and webhooks, and the customer record (CRM: customers, interactions, segments and their analytics). Every
+    call acts within the caller's organisation, sent as the `x-footfall-org` metadata
     entry.
 
     Journeys are built from the vision service's `zone_entered`, `zone_exited` and `track_ended` events.
@@ -61,11 +62,66 @@ class CustomersServiceStub:
     DeleteWebhook: _grpc.UnaryUnaryMultiCallable[_customers_pb2.DeleteWebhookRequest, _customers_pb2.DeleteWebhookResponse]
     ListWebhookDeliveries: _grpc.UnaryUnaryMultiCallable[_customers_pb2.ListWebhookDeliveriesRequest, _customers_pb2.ListWebhookDeliveriesResponse]
     """A webhook's delivery log, newest first."""
+    CreateCustomer: _grpc.UnaryUnaryMultiCallable[_customers_pb2.CreateCustomerRequest, _customers_pb2.CreateCustomerResponse]
+    """Customer records: the people a business knows (seed 004's CRM customer, seed 002's user-service
+    customer). Identity links persons and faces to `Customer.id`. ALREADY_EXISTS when another customer of
+    the organisation has the same email (case-insensitive).
+    """
+    GetCustomer: _grpc.UnaryUnaryMultiCallable[_customers_pb2.GetCustomerRequest, _customers_pb2.GetCustomerResponse]
+    """NOT_FOUND "Customer with ID <id> not found" when the organisation has no such customer."""
+    UpdateCustomer: _grpc.UnaryUnaryMultiCallable[_customers_pb2.UpdateCustomerRequest, _customers_pb2.UpdateCustomerResponse]
+    """Changes the fields named in `update_mask` (every set field when it is empty)."""
+    ListCustomers: _grpc.UnaryUnaryMultiCallable[_customers_pb2.ListCustomersRequest, _customers_pb2.ListCustomersResponse]
+    """Customers by id, oldest first."""
+    AddInteraction: _grpc.UnaryUnaryMultiCallable[_customers_pb2.AddInteractionRequest, _customers_pb2.AddInteractionResponse]
+    """Logs a call, email, meeting, support ticket, complaint or feedback with a customer."""
+    AssignSegment: _grpc.UnaryUnaryMultiCallable[_customers_pb2.AssignSegmentRequest, _customers_pb2.AssignSegmentResponse]
+    """Puts a customer in a segment; assigning the same segment again replaces its value, description, date
+    and activity.
+    """
+    GetCustomerAnalytics: _grpc.UnaryUnaryMultiCallable[_customers_pb2.GetCustomerAnalyticsRequest, _customers_pb2.GetCustomerAnalyticsResponse]
+    """Seed 004's analytics, grouped in the database. Days are UTC calendar days ending today.
+    One customer's interaction counts, segments and latest interactions.
+    """
+    GetSegmentAnalytics: _grpc.UnaryUnaryMultiCallable[_customers_pb2.GetSegmentAnalyticsRequest, _customers_pb2.GetSegmentAnalyticsResponse]
+    """The active members of a segment and their interactions; a name nobody has answers zeros."""
+    ListSegments: _grpc.UnaryUnaryMultiCallable[_customers_pb2.ListSegmentsRequest, _customers_pb2.ListSegmentsResponse]
+    """Names of the segments with at least one active member, alphabetically."""
+    GetOrganizationSummary: _grpc.UnaryUnaryMultiCallable[_customers_pb2.GetOrganizationSummaryRequest, _customers_pb2.GetOrganizationSummaryResponse]
+    GetDashboardMetrics: _grpc.UnaryUnaryMultiCallable[_customers_pb2.GetDashboardMetricsRequest, _customers_pb2.GetDashboardMetricsResponse]
+    CreateProduct: _grpc.UnaryUnaryMultiCallable[_customers_pb2.CreateProductRequest, _customers_pb2.CreateProductResponse]
+    """Seed 003 commerce: products, carts at tables for a person (identity's opaque id) or a customer, the
+    products put in them, and a person's orders, detail and summary; visits are the journeys. Products,
+    carts and cart products have UUID ids.
+    """
+    ListProducts: _grpc.UnaryUnaryMultiCallable[_customers_pb2.ListProductsRequest, _customers_pb2.ListProductsResponse]
+    """Products by name."""
+    CreateCart: _grpc.UnaryUnaryMultiCallable[_customers_pb2.CreateCartRequest, _customers_pb2.CreateCartResponse]
+    """A cart names a person, a customer or both; NOT_FOUND when the customer does not exist."""
+    AddCartProducts: _grpc.UnaryUnaryMultiCallable[_customers_pb2.AddCartProductsRequest, _customers_pb2.AddCartProductsResponse]
+    """Puts products in carts, all or none: NOT_FOUND when a cart or product does not exist, INVALID_ARGUMENT
+    when a cart is checked out.
+    """
+    CheckoutCart: _grpc.UnaryUnaryMultiCallable[_customers_pb2.CheckoutCartRequest, _customers_pb2.CheckoutCartResponse]
+    """Closes a cart by recording its point-of-sale transaction (`cart-<cart id>`: one line per product, at the
+    product's price), matched to a journey like `RecordTransaction`. Checking out again returns the same.
+    """
+    ListPersonOrders: _grpc.UnaryUnaryMultiCallable[_customers_pb2.ListPersonOrdersRequest, _customers_pb2.ListPersonOrdersResponse]
+    """A person's orders (carts with at least one product), newest first; NOT_FOUND "Person not found" when the
+    person has neither carts nor visits.
+    """
+    GetPersonDetail: _grpc.UnaryUnaryMultiCallable[_customers_pb2.GetPersonDetailRequest, _customers_pb2.GetPersonDetailResponse]
+    """A person with every cart and its products."""
+    GetPersonSummary: _grpc.UnaryUnaryMultiCallable[_customers_pb2.GetPersonSummaryRequest, _customers_pb2.GetPersonSummaryResponse]
+    """Visits, favourite table and dishes, items bought and a summary in words."""
+    GetVisitCount: _grpc.UnaryUnaryMultiCallable[_customers_pb2.GetVisitCountRequest, _customers_pb2.GetVisitCountResponse]
+    """Visits (journeys by entry time) per hour or day over a recent period, oldest bucket first."""
 
 @_typing.type_check_only
 class CustomersServiceAsyncStub(CustomersServiceStub):
     """Customers: visits through the cameras (journeys), point-of-sale transactions and conversion, exports
-    and webhooks. Every call acts within the caller's organisation, sent as the `x-footfall-org` metadata
+    and webhooks, and the customer record (CRM: customers, interactions, segments and their analytics). Every
+    call acts within the caller's organisation, sent as the `x-footfall-org` metadata
     entry.
 
     Journeys are built from the vision service's `zone_entered`, `zone_exited` and `track_ended` events.
@@ -95,10 +151,65 @@ class CustomersServiceAsyncStub(CustomersServiceStub):
     DeleteWebhook: _aio.UnaryUnaryMultiCallable[_customers_pb2.DeleteWebhookRequest, _customers_pb2.DeleteWebhookResponse]  # type: ignore[assignment]
     ListWebhookDeliveries: _aio.UnaryUnaryMultiCallable[_customers_pb2.ListWebhookDeliveriesRequest, _customers_pb2.ListWebhookDeliveriesResponse]  # type: ignore[assignment]
     """A webhook's delivery log, newest first."""
+    CreateCustomer: _aio.UnaryUnaryMultiCallable[_customers_pb2.CreateCustomerRequest, _customers_pb2.CreateCustomerResponse]  # type: ignore[assignment]
+    """Customer records: the people a business knows (seed 004's CRM customer, seed 002's user-service
+    customer). Identity links persons and faces to `Customer.id`. ALREADY_EXISTS when another customer of
+    the organisation has the same email (case-insensitive).
+    """
+    GetCustomer: _aio.UnaryUnaryMultiCallable[_customers_pb2.GetCustomerRequest, _customers_pb2.GetCustomerResponse]  # type: ignore[assignment]
+    """NOT_FOUND "Customer with ID <id> not found" when the organisation has no such customer."""
+    UpdateCustomer: _aio.UnaryUnaryMultiCallable[_customers_pb2.UpdateCustomerRequest, _customers_pb2.UpdateCustomerResponse]  # type: ignore[assignment]
+    """Changes the fields named in `update_mask` (every set field when it is empty)."""
+    ListCustomers: _aio.UnaryUnaryMultiCallable[_customers_pb2.ListCustomersRequest, _customers_pb2.ListCustomersResponse]  # type: ignore[assignment]
+    """Customers by id, oldest first."""
+    AddInteraction: _aio.UnaryUnaryMultiCallable[_customers_pb2.AddInteractionRequest, _customers_pb2.AddInteractionResponse]  # type: ignore[assignment]
+    """Logs a call, email, meeting, support ticket, complaint or feedback with a customer."""
+    AssignSegment: _aio.UnaryUnaryMultiCallable[_customers_pb2.AssignSegmentRequest, _customers_pb2.AssignSegmentResponse]  # type: ignore[assignment]
+    """Puts a customer in a segment; assigning the same segment again replaces its value, description, date
+    and activity.
+    """
+    GetCustomerAnalytics: _aio.UnaryUnaryMultiCallable[_customers_pb2.GetCustomerAnalyticsRequest, _customers_pb2.GetCustomerAnalyticsResponse]  # type: ignore[assignment]
+    """Seed 004's analytics, grouped in the database. Days are UTC calendar days ending today.
+    One customer's interaction counts, segments and latest interactions.
+    """
+    GetSegmentAnalytics: _aio.UnaryUnaryMultiCallable[_customers_pb2.GetSegmentAnalyticsRequest, _customers_pb2.GetSegmentAnalyticsResponse]  # type: ignore[assignment]
+    """The active members of a segment and their interactions; a name nobody has answers zeros."""
+    ListSegments: _aio.UnaryUnaryMultiCallable[_customers_pb2.ListSegmentsRequest, _customers_pb2.ListSegmentsResponse]  # type: ignore[assignment]
+    """Names of the segments with at least one active member, alphabetically."""
+    GetOrganizationSummary: _aio.UnaryUnaryMultiCallable[_customers_pb2.GetOrganizationSummaryRequest, _customers_pb2.GetOrganizationSummaryResponse]  # type: ignore[assignment]
+    GetDashboardMetrics: _aio.UnaryUnaryMultiCallable[_customers_pb2.GetDashboardMetricsRequest, _customers_pb2.GetDashboardMetricsResponse]  # type: ignore[assignment]
+    CreateProduct: _aio.UnaryUnaryMultiCallable[_customers_pb2.CreateProductRequest, _customers_pb2.CreateProductResponse]  # type: ignore[assignment]
+    """Seed 003 commerce: products, carts at tables for a person (identity's opaque id) or a customer, the
+    products put in them, and a person's orders, detail and summary; visits are the journeys. Products,
+    carts and cart products have UUID ids.
+    """
+    ListProducts: _aio.UnaryUnaryMultiCallable[_customers_pb2.ListProductsRequest, _customers_pb2.ListProductsResponse]  # type: ignore[assignment]
+    """Products by name."""
+    CreateCart: _aio.UnaryUnaryMultiCallable[_customers_pb2.CreateCartRequest, _customers_pb2.CreateCartResponse]  # type: ignore[assignment]
+    """A cart names a person, a customer or both; NOT_FOUND when the customer does not exist."""
+    AddCartProducts: _aio.UnaryUnaryMultiCallable[_customers_pb2.AddCartProductsRequest, _customers_pb2.AddCartProductsResponse]  # type: ignore[assignment]
+    """Puts products in carts, all or none: NOT_FOUND when a cart or product does not exist, INVALID_ARGUMENT
+    when a cart is checked out.
+    """
+    CheckoutCart: _aio.UnaryUnaryMultiCallable[_customers_pb2.CheckoutCartRequest, _customers_pb2.CheckoutCartResponse]  # type: ignore[assignment]
+    """Closes a cart by recording its point-of-sale transaction (`cart-<cart id>`: one line per product, at the
+    product's price), matched to a journey like `RecordTransaction`. Checking out again returns the same.
+    """
+    ListPersonOrders: _aio.UnaryUnaryMultiCallable[_customers_pb2.ListPersonOrdersRequest, _customers_pb2.ListPersonOrdersResponse]  # type: ignore[assignment]
+    """A person's orders (carts with at least one product), newest first; NOT_FOUND "Person not found" when the
+    person has neither carts nor visits.
+    """
+    GetPersonDetail: _aio.UnaryUnaryMultiCallable[_customers_pb2.GetPersonDetailRequest, _customers_pb2.GetPersonDetailResponse]  # type: ignore[assignment]
+    """A person with every cart and its products."""
+    GetPersonSummary: _aio.UnaryUnaryMultiCallable[_customers_pb2.GetPersonSummaryRequest, _customers_pb2.GetPersonSummaryResponse]  # type: ignore[assignment]
+    """Visits, favourite table and dishes, items bought and a summary in words."""
+    GetVisitCount: _aio.UnaryUnaryMultiCallable[_customers_pb2.GetVisitCountRequest, _customers_pb2.GetVisitCountResponse]  # type: ignore[assignment]
+    """Visits (journeys by entry time) per hour or day over a recent period, oldest bucket first."""
 
 class CustomersServiceServicer(metaclass=_abc_1.ABCMeta):
     """Customers: visits through the cameras (journeys), point-of-sale transactions and conversion, exports
-    and webhooks. Every call acts within the caller's organisation, sent as the `x-footfall-org` metadata
+    and webhooks, and the customer record (CRM: customers, interactions, segments and their analytics). Every
+    call acts within the caller's organisation, sent as the `x-footfall-org` metadata
     entry.
 
     Journeys are built from the vision service's `zone_entered`, `zone_exited` and `track_ended` events.
@@ -180,5 +291,179 @@ class CustomersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_customers_pb2.ListWebhookDeliveriesResponse, _abc.Awaitable[_customers_pb2.ListWebhookDeliveriesResponse]]:
         """A webhook's delivery log, newest first."""
+
+    @_abc_1.abstractmethod
+    def CreateCustomer(
+        self,
+        request: _customers_pb2.CreateCustomerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.CreateCustomerResponse, _abc.Awaitable[_customers_pb2.CreateCustomerResponse]]:
+        """Customer records: the people a business knows (seed 004's CRM customer, seed 002's user-service
+        customer). Identity links persons and faces to `Customer.id`. ALREADY_EXISTS when another customer of
+        the organisation has the same email (case-insensitive).
+        """
+
+    @_abc_1.abstractmethod
+    def GetCustomer(
+        self,
+        request: _customers_pb2.GetCustomerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.GetCustomerResponse, _abc.Awaitable[_customers_pb2.GetCustomerResponse]]:
+        """NOT_FOUND "Customer with ID <id> not found" when the organisation has no such customer."""
+
+    @_abc_1.abstractmethod
+    def UpdateCustomer(
+        self,
+        request: _customers_pb2.UpdateCustomerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.UpdateCustomerResponse, _abc.Awaitable[_customers_pb2.UpdateCustomerResponse]]:
+        """Changes the fields named in `update_mask` (every set field when it is empty)."""
+
+    @_abc_1.abstractmethod
+    def ListCustomers(
+        self,
+        request: _customers_pb2.ListCustomersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.ListCustomersResponse, _abc.Awaitable[_customers_pb2.ListCustomersResponse]]:
+        """Customers by id, oldest first."""
+
+    @_abc_1.abstractmethod
+    def AddInteraction(
+        self,
+        request: _customers_pb2.AddInteractionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.AddInteractionResponse, _abc.Awaitable[_customers_pb2.AddInteractionResponse]]:
+        """Logs a call, email, meeting, support ticket, complaint or feedback with a customer."""
+
+    @_abc_1.abstractmethod
+    def AssignSegment(
+        self,
+        request: _customers_pb2.AssignSegmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.AssignSegmentResponse, _abc.Awaitable[_customers_pb2.AssignSegmentResponse]]:
+        """Puts a customer in a segment; assigning the same segment again replaces its value, description, date
+        and activity.
+        """
+
+    @_abc_1.abstractmethod
+    def GetCustomerAnalytics(
+        self,
+        request: _customers_pb2.GetCustomerAnalyticsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.GetCustomerAnalyticsResponse, _abc.Awaitable[_customers_pb2.GetCustomerAnalyticsResponse]]:
+        """Seed 004's analytics, grouped in the database. Days are UTC calendar days ending today.
+        One customer's interaction counts, segments and latest interactions.
+        """
+
+    @_abc_1.abstractmethod
+    def GetSegmentAnalytics(
+        self,
+        request: _customers_pb2.GetSegmentAnalyticsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.GetSegmentAnalyticsResponse, _abc.Awaitable[_customers_pb2.GetSegmentAnalyticsResponse]]:
+        """The active members of a segment and their interactions; a name nobody has answers zeros."""
+
+    @_abc_1.abstractmethod
+    def ListSegments(
+        self,
+        request: _customers_pb2.ListSegmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.ListSegmentsResponse, _abc.Awaitable[_customers_pb2.ListSegmentsResponse]]:
+        """Names of the segments with at least one active member, alphabetically."""
+
+    @_abc_1.abstractmethod
+    def GetOrganizationSummary(
+        self,
+        request: _customers_pb2.GetOrganizationSummaryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.GetOrganizationSummaryResponse, _abc.Awaitable[_customers_pb2.GetOrganizationSummaryResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetDashboardMetrics(
+        self,
+        request: _customers_pb2.GetDashboardMetricsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.GetDashboardMetricsResponse, _abc.Awaitable[_customers_pb2.GetDashboardMetricsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateProduct(
+        self,
+        request: _customers_pb2.CreateProductRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.CreateProductResponse, _abc.Awaitable[_customers_pb2.CreateProductResponse]]:
+        """Seed 003 commerce: products, carts at tables for a person (identity's opaque id) or a customer, the
+        products put in them, and a person's orders, detail and summary; visits are the journeys. Products,
+        carts and cart products have UUID ids.
+        """
+
+    @_abc_1.abstractmethod
+    def ListProducts(
+        self,
+        request: _customers_pb2.ListProductsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.ListProductsResponse, _abc.Awaitable[_customers_pb2.ListProductsResponse]]:
+        """Products by name."""
+
+    @_abc_1.abstractmethod
+    def CreateCart(
+        self,
+        request: _customers_pb2.CreateCartRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.CreateCartResponse, _abc.Awaitable[_customers_pb2.CreateCartResponse]]:
+        """A cart names a person, a customer or both; NOT_FOUND when the customer does not exist."""
+
+    @_abc_1.abstractmethod
+    def AddCartProducts(
+        self,
+        request: _customers_pb2.AddCartProductsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.AddCartProductsResponse, _abc.Awaitable[_customers_pb2.AddCartProductsResponse]]:
+        """Puts products in carts, all or none: NOT_FOUND when a cart or product does not exist, INVALID_ARGUMENT
+        when a cart is checked out.
+        """
+
+    @_abc_1.abstractmethod
+    def CheckoutCart(
+        self,
+        request: _customers_pb2.CheckoutCartRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.CheckoutCartResponse, _abc.Awaitable[_customers_pb2.CheckoutCartResponse]]:
+        """Closes a cart by recording its point-of-sale transaction (`cart-<cart id>`: one line per product, at the
+        product's price), matched to a journey like `RecordTransaction`. Checking out again returns the same.
+        """
+
+    @_abc_1.abstractmethod
+    def ListPersonOrders(
+        self,
+        request: _customers_pb2.ListPersonOrdersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.ListPersonOrdersResponse, _abc.Awaitable[_customers_pb2.ListPersonOrdersResponse]]:
+        """A person's orders (carts with at least one product), newest first; NOT_FOUND "Person not found" when the
+        person has neither carts nor visits.
+        """
+
+    @_abc_1.abstractmethod
+    def GetPersonDetail(
+        self,
+        request: _customers_pb2.GetPersonDetailRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.GetPersonDetailResponse, _abc.Awaitable[_customers_pb2.GetPersonDetailResponse]]:
+        """A person with every cart and its products."""
+
+    @_abc_1.abstractmethod
+    def GetPersonSummary(
+        self,
+        request: _customers_pb2.GetPersonSummaryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.GetPersonSummaryResponse, _abc.Awaitable[_customers_pb2.GetPersonSummaryResponse]]:
+        """Visits, favourite table and dishes, items bought and a summary in words."""
+
+    @_abc_1.abstractmethod
+    def GetVisitCount(
+        self,
+        request: _customers_pb2.GetVisitCountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customers_pb2.GetVisitCountResponse, _abc.Awaitable[_customers_pb2.GetVisitCountResponse]]:
+        """Visits (journeys by entry time) per hour or day over a recent period, oldest bucket first."""
 
 def add_CustomersServiceServicer_to_server(servicer: CustomersServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,11 @@
+"""The customer record (CRM): customers, their interactions and segments, and seed 004's analytics.
+
+Layers like the rest of the service: ``domain`` (plain), ``store`` / ``analytics_store`` (SQL), ``service``
+and ``analytics`` (behaviour, one tenant transaction per call), ``convert`` and ``servicer`` (gRPC, mixed
+into :class:`footfall.services.customers.servicer.CustomersServicer`).
+"""
+
+from footfall.services.customers.records.analytics import CustomerAnalyticsService
+from footfall.services.customers.records.service import CustomerRecords
+
+__all__ = ["CustomerAnalyticsService", "CustomerRecords"]

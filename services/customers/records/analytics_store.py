@@ -1,0 +1,136 @@
+"""SQL of seed 004's analytics: every count and breakdown is grouped by PostgreSQL, so an organisation with a
+million interactions sends back a few dozen rows, never its interactions.
+
+Days are UTC calendar days (`interaction_date AT TIME ZONE 'UTC'`); windows are half-open instants computed
+once by the caller (`domain.last_days`) so that every figure of one answer uses the same "now". The queries are
+plain PostgreSQL and give the same answers with or without TimescaleDB.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from footfall.services.customers.records.domain import DayCount, DayWindow, SegmentSize
+
+Conn = psycopg.AsyncConnection[Any]
+
+_DAY = "(interaction_date AT TIME ZONE 'UTC')::date"
+
+
+async def customer_breakdown(
+    conn: Conn, org: str, customer_id: int
+) -> tuple[int, datetime | None, dict[str, int], dict[str, int]]:
+    """(total, last interaction date, count by type, count by status) of one customer, in one grouped scan."""
+    cur = await conn.execute(
+        """SELECT interaction_type, status, GROUPING(interaction_type, status) AS level,
+                  count(*) AS n, max(interaction_date) AS last_date
+           FROM customer_interactions WHERE org_id = %s AND customer_id = %s
+           GROUP BY GROUPING SETS ((interaction_type), (status), ())""",
+        (org, customer_id),
+    )
+    total, last, by_type, by_status = 0, None, {}, {}
+    for row in await cur.fetchall():
+        # GROUPING(): bit 1 set = interaction_type aggregated away, bit 0 set = status aggregated away.
+        if row["level"] == 1:
+            by_type[row["interaction_type"]] = int(row["n"])
+        elif row["level"] == 2:
+            by_status[row["status"]] = int(row["n"])
+        else:
+            total, last = int(row["n"]), row["last_date"]
+    return total, last, by_type, by_status
+
+
+_MEMBERS = """members AS (
+    SELECT customer_id FROM customer_segments WHERE org_id = %(org)s AND segment_name = %(segment)s AND is_active
+)"""
+
+
+async def segment_breakdown(
+    conn: Conn, org: str, segment: str, window: DayWindow
+) -> tuple[int, dict[str, int], list[DayCount]]:
+    """(customers in the segment, their interactions by type, and per UTC day of `window`), in one grouped scan
+    of their interactions (days with none left out, oldest first)."""
+    params = {"org": org, "segment": segment, "start": window.start, "end": window.end}
+    cur = await conn.execute(
+        f"""WITH {_MEMBERS}, rows AS (
+                SELECT i.interaction_type AS kind,
+                       CASE WHEN i.interaction_date >= %(start)s AND i.interaction_date < %(end)s
+                            THEN {_DAY} END AS day
+                FROM members m JOIN customer_interactions i ON i.org_id = %(org)s AND i.customer_id = m.customer_id
+            )
+            SELECT (SELECT count(*) FROM members) AS customers, kind, day, GROUPING(kind) AS by_day, count(*) AS n
+            FROM rows GROUP BY GROUPING SETS ((kind), (day)) ORDER BY day""",
+        params,
+    )
+    rows = await cur.fetchall()
+    if not rows:
+        cur = await conn.execute(f"WITH {_MEMBERS} SELECT count(*) AS customers FROM members", params)
+        row = await cur.fetchone()
+        return (int(row["customers"]) if row else 0), {}, []
+    by_type = {r["kind"]: int(r["n"]) for r in rows if not r["by_day"]}
+    timeline = [DayCount(r["day"], int(r["n"])) for r in rows if r["by_day"] and r["day"] is not None]
+    return int(rows[0]["customers"]), by_type, timeline
+
+
+async def org_timeline(conn: Conn, org: str, window: DayWindow) -> list[DayCount]:
+    cur = await conn.execute(
+        f"""SELECT {_DAY} AS day, count(*) AS n FROM customer_interactions
+            WHERE org_id = %s AND interaction_date >= %s AND interaction_date < %s GROUP BY 1 ORDER BY 1""",
+        (org, window.start, window.end),
+    )
+    return [DayCount(r["day"], int(r["n"])) for r in await cur.fetchall()]
+
+
+async def active_segment_names(conn: Conn, org: str, after: str, limit: int) -> list[str]:
+    """Names of segments with at least one active member, alphabetically after `after`."""
+    cur = await conn.execute(
+        """SELECT DISTINCT segment_name FROM customer_segments
+           WHERE org_id = %s AND is_active AND segment_name > %s ORDER BY segment_name LIMIT %s""",
+        (org, after, limit),
+    )
+    return [r["segment_name"] for r in await cur.fetchall()]
+
+
+async def segment_sizes(conn: Conn, org: str, limit: int | None = None) -> list[SegmentSize]:
+    """Active members per segment, largest first (ties by name)."""
+    cur = await conn.execute(
+        """SELECT segment_name, count(*) AS n FROM customer_segments WHERE org_id = %s AND is_active
+           GROUP BY segment_name ORDER BY n DESC, segment_name LIMIT %s""",
+        (org, limit),
+    )
+    return [SegmentSize(r["segment_name"], int(r["n"])) for r in await cur.fetchall()]
+
+
+async def customer_count(conn: Conn, org: str) -> int:
+    cur = await conn.execute("SELECT count(*) AS n FROM customers WHERE org_id = %s", (org,))
+    row = await cur.fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def totals(conn: Conn, org: str) -> tuple[int, int]:
+    """(customers, interactions) of the organisation."""
+    cur = await conn.execute(
+        """SELECT (SELECT count(*) FROM customers WHERE org_id = %(org)s) AS customers,
+                  (SELECT count(*) FROM customer_interactions WHERE org_id = %(org)s) AS interactions""",
+        {"org": org},
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["customers"]), int(row["interactions"])
+
+
+async def window_counts(conn: Conn, org: str, today: DayWindow, week: DayWindow, month: DayWindow) -> tuple[int, int, int]:
+    """Interactions dated in each window (the month window contains the other two)."""
+    cur = await conn.execute(
+        """SELECT count(*) FILTER (WHERE interaction_date >= %(today)s) AS today,
+                  count(*) FILTER (WHERE interaction_date >= %(week)s) AS week,
+                  count(*) AS month
+           FROM customer_interactions
+           WHERE org_id = %(org)s AND interaction_date >= %(month)s AND interaction_date < %(end)s""",
+        {"org": org, "today": today.start, "week": week.start, "month": month.start, "end": month.end},
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["today"]), int(row["week"]), int(row["month"])

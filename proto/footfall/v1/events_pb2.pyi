@@ -327,3 +327,220 @@ class TrackEnded(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TrackEnded: _TypeAlias = TrackEnded  # noqa: Y015
+
+@_typing.final
+class CustomerIdentified(_message.Message):
+    """`footfall.<org>.identity.customer_identified`: a camera saw someone the identity service recognised as a
+    known customer (seed 002's `customer-identified-events`).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    CAMERA_ID_FIELD_NUMBER: _builtins.int
+    TIMESTAMP_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    TRACK_ID_FIELD_NUMBER: _builtins.int
+    customer_id: _builtins.int
+    """The customer record's id (`footfall.v1.Customer.id`)."""
+    confidence: _builtins.float
+    """How sure the recognition is, 0..1."""
+    camera_id: _builtins.str
+    """The camera's external key (e.g. `BAKERY_1`)."""
+    person_id: _builtins.str
+    """The identity service's person id of the recognised track; empty when unknown."""
+    track_id: _builtins.str
+    """The vision track the face crop came from (`FaceCropObserved.track_id`); empty when the recognition
+    did not come from a camera track. Vision attaches the customer to that track.
+    """
+    @_builtins.property
+    def timestamp(self) -> _timestamp_pb2.Timestamp:
+        """When the customer was seen."""
+
+    def __init__(
+        self,
+        *,
+        customer_id: _builtins.int = ...,
+        confidence: _builtins.float = ...,
+        camera_id: _builtins.str = ...,
+        timestamp: _timestamp_pb2.Timestamp | None = ...,
+        person_id: _builtins.str = ...,
+        track_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["timestamp", b"timestamp"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_id", b"camera_id", "confidence", b"confidence", "customer_id", b"customer_id", "person_id", b"person_id", "timestamp", b"timestamp", "track_id", b"track_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustomerIdentified: _TypeAlias = CustomerIdentified  # noqa: Y015
+
+@_typing.final
+class FaceCropObserved(_message.Message):
+    """`footfall.<org>.vision.face_crop`: the best face crop of a track so far (vision publishes a track's
+    first usable crop and then only clearly better ones). The identity service turns it into a person.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CAMERA_ID_FIELD_NUMBER: _builtins.int
+    TRACK_ID_FIELD_NUMBER: _builtins.int
+    CROP_JPEG_FIELD_NUMBER: _builtins.int
+    BOX_X1_FIELD_NUMBER: _builtins.int
+    BOX_Y1_FIELD_NUMBER: _builtins.int
+    BOX_X2_FIELD_NUMBER: _builtins.int
+    BOX_Y2_FIELD_NUMBER: _builtins.int
+    DETECTION_SCORE_FIELD_NUMBER: _builtins.int
+    LANDMARKS_FIELD_NUMBER: _builtins.int
+    QUALITY_SCORE_FIELD_NUMBER: _builtins.int
+    SHARPNESS_FIELD_NUMBER: _builtins.int
+    FACE_SIZE_FIELD_NUMBER: _builtins.int
+    FRONTAL_FIELD_NUMBER: _builtins.int
+    OBSERVED_AT_FIELD_NUMBER: _builtins.int
+    FRAME_INDEX_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
+    camera_id: _builtins.str
+    """The camera's external key."""
+    track_id: _builtins.str
+    crop_jpeg: _builtins.bytes
+    """The face with a margin around it, JPEG, at most 256 KiB (larger crops are refused)."""
+    box_x1: _builtins.float
+    """The detected face box in crop pixels: x1, y1, x2, y2."""
+    box_y1: _builtins.float
+    box_x2: _builtins.float
+    box_y2: _builtins.float
+    detection_score: _builtins.float
+    """The detector's confidence, 0..1."""
+    quality_score: _builtins.float
+    """`footfall.inference.faces.FaceQuality` of the crop in the frame."""
+    sharpness: _builtins.float
+    face_size: _builtins.float
+    frontal: _builtins.float
+    frame_index: _builtins.int
+    @_builtins.property
+    def landmarks(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Point]:
+        """The 5 landmarks in crop pixels (right eye, left eye, nose, right and left mouth corner)."""
+
+    @_builtins.property
+    def observed_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def position(self) -> _common_pb2.Point:
+        """The person's foot point in frame pixels when the crop was taken; unset when unknown."""
+
+    def __init__(
+        self,
+        *,
+        camera_id: _builtins.str = ...,
+        track_id: _builtins.str = ...,
+        crop_jpeg: _builtins.bytes = ...,
+        box_x1: _builtins.float = ...,
+        box_y1: _builtins.float = ...,
+        box_x2: _builtins.float = ...,
+        box_y2: _builtins.float = ...,
+        detection_score: _builtins.float = ...,
+        landmarks: _abc.Iterable[_common_pb2.Point] | None = ...,
+        quality_score: _builtins.float = ...,
+        sharpness: _builtins.float = ...,
+        face_size: _builtins.float = ...,
+        frontal: _builtins.float = ...,
+        observed_at: _timestamp_pb2.Timestamp | None = ...,
+        frame_index: _builtins.int = ...,
+        position: _common_pb2.Point | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["observed_at", b"observed_at", "position", b"position"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["box_x1", b"box_x1", "box_x2", b"box_x2", "box_y1", b"box_y1", "box_y2", b"box_y2", "camera_id", b"camera_id", "crop_jpeg", b"crop_jpeg", "detection_score", b"detection_score", "face_size", b"face_size", "frame_index", b"frame_index", "frontal", b"frontal", "landmarks", b"landmarks", "observed_at", b"observed_at", "position", b"position", "quality_score", b"quality_score", "sharpness", b"sharpness", "track_id", b"track_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FaceCropObserved: _TypeAlias = FaceCropObserved  # noqa: Y015
+
+@_typing.final
+class PersonJoined(_message.Message):
+    """`footfall.<org>.identity.person_joined`: a new person was seen (seed 003's `person_joined` body)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    FULL_NAME_FIELD_NUMBER: _builtins.int
+    AGE_FIELD_NUMBER: _builtins.int
+    GENDER_FIELD_NUMBER: _builtins.int
+    EMOTION_FIELD_NUMBER: _builtins.int
+    BODY_TYPE_FIELD_NUMBER: _builtins.int
+    CAMERA_ID_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    full_name: _builtins.str
+    """From the linked customer record; empty when unknown."""
+    age: _builtins.int
+    gender: _builtins.str
+    """`Female` or `Male`; empty when unknown."""
+    emotion: _builtins.str
+    body_type: _builtins.str
+    camera_id: _builtins.str
+    """The camera's external key; empty when the person came from a client."""
+    customer_id: _builtins.int
+    """The linked customer; unset when unknown."""
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        full_name: _builtins.str = ...,
+        age: _builtins.int | None = ...,
+        gender: _builtins.str = ...,
+        emotion: _builtins.str = ...,
+        body_type: _builtins.str = ...,
+        camera_id: _builtins.str = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        customer_id: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_age", b"_age", "_customer_id", b"_customer_id", "age", b"age", "customer_id", b"customer_id", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_age", b"_age", "_customer_id", b"_customer_id", "age", b"age", "body_type", b"body_type", "camera_id", b"camera_id", "customer_id", b"customer_id", "emotion", b"emotion", "full_name", b"full_name", "gender", b"gender", "occurred_at", b"occurred_at", "person_id", b"person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__age: _TypeAlias = _typing.Literal["age"]  # noqa: Y015
+    _WhichOneofArgType__age: _TypeAlias = _typing.Literal["_age", b"_age"]  # noqa: Y015
+    _WhichOneofReturnType__customer_id: _TypeAlias = _typing.Literal["customer_id"]  # noqa: Y015
+    _WhichOneofArgType__customer_id: _TypeAlias = _typing.Literal["_customer_id", b"_customer_id"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__age) -> _WhichOneofReturnType__age | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__customer_id) -> _WhichOneofReturnType__customer_id | None: ...
+
+Global___PersonJoined: _TypeAlias = PersonJoined  # noqa: Y015
+
+@_typing.final
+class IdentityErased(_message.Message):
+    """`footfall.<org>.identity.erased`: identity data was erased; consumers drop what they hold of these."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_IDS_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    customer_id: _builtins.int
+    """Set when a customer's faces were erased."""
+    @_builtins.property
+    def person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        person_ids: _abc.Iterable[_builtins.str] | None = ...,
+        customer_id: _builtins.int | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_customer_id", b"_customer_id", "customer_id", b"customer_id", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_customer_id", b"_customer_id", "customer_id", b"customer_id", "occurred_at", b"occurred_at", "person_ids", b"person_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__customer_id: _TypeAlias = _typing.Literal["customer_id"]  # noqa: Y015
+    _WhichOneofArgType__customer_id: _TypeAlias = _typing.Literal["_customer_id", b"_customer_id"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__customer_id) -> _WhichOneofReturnType__customer_id | None: ...
+
+Global___IdentityErased: _TypeAlias = IdentityErased  # noqa: Y015

@@ -1,0 +1,1 @@
+"""Identity: faces, persons across cameras, consent and erasure (issue 7)."""

@@ -1,6 +1,7 @@
 """Vision's protobuf -> seed 002 shapes ("Video API"), shared by its REST routes and its tracking websocket.
 
-Identity fields (`user_id`, `name`, `loyalty_status`) are null: vision does not identify people.
+Identity fields (`user_id`, `name`, `loyalty_status`, `identification_confidence`) are filled once the
+identity service recognised a known customer on the track; null (0.0) until then.
 """
 
 from __future__ import annotations
@@ -22,11 +23,20 @@ def bbox(box: vision_pb2.BoundingBox) -> list[int]:
     return [round(box.x1), round(box.y1), round(box.x2), round(box.y2)]
 
 
+def identity_fields(track: vision_pb2.Track | None) -> dict[str, Any]:
+    """Seed 002's identity fields of a track: who it is when recognised, nulls otherwise."""
+    if track is None or not track.HasField("identity"):
+        return {"user_id": None, "name": None, "loyalty_status": None, "identification_confidence": 0.0}
+    who = track.identity
+    return {"user_id": str(who.customer_id), "name": who.name or None, "loyalty_status": who.loyalty_status or None,
+            "identification_confidence": round(who.confidence, 4)}
+
+
 def tracked_object(track: vision_pb2.Track) -> dict[str, Any]:
     return {
         "object_id": track.track_id, "camera_id": track.camera_id, "bbox": bbox(track.box),
         "confidence": round(track.confidence, 4), "object_type": "person", "last_seen": iso_offset(track.last_seen_at),
-        "user_id": None, "identification_confidence": 0.0,
+        **identity_fields(track),
     }
 
 

@@ -27,7 +27,9 @@ from footfall.graph.core.errors import DETAIL
 from footfall.graph.core.rest import Feeder, Reader, client, domain_router, error_responses
 from footfall.graph.security.auth import authenticate
 from footfall.graph.vision.client import VisionClient
-from footfall.graph.vision.convert import FRAME_REQUIRED, bbox, decode_frame, tracked_object, tracking_update
+from footfall.graph.vision.convert import (
+    FRAME_REQUIRED, bbox, decode_frame, identity_fields, tracked_object, tracking_update,
+)
 from footfall.services.core import errors
 from footfall.services.core.principal import READERS
 from footfall.v1 import vision_pb2
@@ -65,6 +67,8 @@ class TrackedObject(BaseModel):
     last_seen: str | None
     user_id: str | None = None
     identification_confidence: float = 0.0
+    name: str | None = None
+    loyalty_status: str | None = None
 
 
 class TrackingOut(BaseModel):
@@ -123,14 +127,14 @@ async def process_frame(caller: Feeder, vision: Vision, body: FrameIn) -> FrameO
         log.warning("process-frame for %s/%s failed: %s", caller.org, camera_id, err)
         raise errors.FootfallError(PROCESSING_FAILED) from None
     timestamp = iso_offset(reply.timestamp) or datetime.now(UTC).isoformat()
-    return FrameOut.model_validate({
-        "camera_id": reply.camera_id, "timestamp": timestamp,
-        "detections": [
-            {"bbox": bbox(d.box), "user_id": None, "confidence": round(d.confidence, 4), "name": None,
-             "loyalty_status": None, "object_id": d.track_id or None}
-            for d in reply.detections
-        ],
-    })
+    tracks = {t.track_id: t for t in reply.tracks}
+    detections = []
+    for d in reply.detections:
+        who = identity_fields(tracks.get(d.track_id) if d.track_id else None)
+        detections.append({"bbox": bbox(d.box), "user_id": who["user_id"], "confidence": round(d.confidence, 4),
+                           "name": who["name"], "loyalty_status": who["loyalty_status"],
+                           "object_id": d.track_id or None})
+    return FrameOut.model_validate({"camera_id": reply.camera_id, "timestamp": timestamp, "detections": detections})
 
 
 def _error(status: int, detail: str) -> JSONResponse:

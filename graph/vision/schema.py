@@ -84,12 +84,21 @@ class TrackedPerson:
     observed: bool = strawberry.field(description="False while briefly hidden: the box is the predicted position")
     first_seen_at: datetime | None
     last_seen_at: datetime | None
+    user_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The recognised customer's id; null until the identity service knows them")
+    name: str | None = None
+    loyalty_status: str | None = strawberry.field(default=None, description="bronze, silver, gold or platinum")
+    identification_confidence: float = strawberry.field(default=0.0, description="0..1; 0 while unknown")
 
     @classmethod
     def from_proto(cls, t: vision_pb2.Track) -> TrackedPerson:
+        who = t.identity if t.HasField("identity") else None
         return cls(track_id=strawberry.ID(t.track_id), camera_id=strawberry.ID(t.camera_id), box=BoundingBox.from_proto(t.box),
                    confidence=t.confidence, observed=t.observed, first_seen_at=to_datetime(t.first_seen_at),
-                   last_seen_at=to_datetime(t.last_seen_at))
+                   last_seen_at=to_datetime(t.last_seen_at),
+                   user_id=strawberry.ID(str(who.customer_id)) if who else None, name=(who.name or None) if who else None,
+                   loyalty_status=(who.loyalty_status or None) if who else None,
+                   identification_confidence=who.confidence if who else 0.0)
 
 
 @strawberry.type(description="The people tracked on a camera at its latest frame.")
@@ -240,6 +249,9 @@ class StartStreamInput:
     max_frames: int = 0
     max_reconnect_attempts: int = 0
     session_id: str | None = None
+    face_crops: bool | None = strawberry.field(
+        default=None, description="Send each track's best face crop to the identity service (default: the server's)")
+    blur_faces: bool = strawberry.field(default=False, description="Blur faces on the images this stream sends out")
 
 
 def _start_request(data: StartStreamInput) -> vision_pb2.StartStreamRequest:
@@ -249,7 +261,10 @@ def _start_request(data: StartStreamInput) -> vision_pb2.StartStreamRequest:
     request = vision_pb2.StartStreamRequest(
         camera_id=str(data.camera_id), max_fps=data.max_fps, loop=data.loop, realtime=data.realtime,
         max_frames=data.max_frames, max_reconnect_attempts=data.max_reconnect_attempts, session_id=data.session_id or "",
+        blur_faces=data.blur_faces,
     )
+    if data.face_crops is not None:
+        request.face_crops = data.face_crops
     if data.url is not None:
         request.url = data.url
     elif data.path is not None:

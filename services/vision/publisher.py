@@ -10,6 +10,7 @@ event              payload                      when
 ``zone_exited``    ``ZoneExited``               a person left a zone (or was lost inside it)
 ``track_ended``    ``TrackEnded``               a person left the view; their path is a journey
 ``source_status``  ``CameraSourceStatusChanged``  a source connected, dropped, failed or stopped
+``face_crop``      ``FaceCropObserved``         a track's first usable face crop, then clearly better ones
 =================  ===========================  ==========================================
 
 Event ids are deterministic: a uuid5 of the organisation, camera, stream session, track, line or zone and
@@ -37,6 +38,7 @@ from google.protobuf.message import Message
 from footfall.services.core.events import EventBus, make_envelope
 from footfall.services.core.tasks import cancel_and_wait
 from footfall.services.core.timestamps import to_timestamp
+from footfall.services.vision.faces import FaceCrop
 from footfall.services.vision.lines import LineCrossing
 from footfall.services.vision.track import TrackEnd
 from footfall.services.vision.zones import ZoneEvent
@@ -49,6 +51,7 @@ ZONE_ENTERED = "zone_entered"
 ZONE_EXITED = "zone_exited"
 TRACK_ENDED = "track_ended"
 SOURCE_STATUS = "source_status"
+FACE_CROP = "face_crop"
 
 # Fixed namespace for the uuid5 event ids (never change it: ids of replayed events must not change).
 EVENT_NAMESPACE = uuid.UUID("5d0f8c36-93a5-4a4f-9a7e-2b1f6a0c7e11")
@@ -159,6 +162,25 @@ def track_end_event(ctx: EventContext, end: TrackEnd) -> Outgoing:
         point.observed_at.CopyFrom(_ts(ctx.wall_time(p.timestamp)))  # type: ignore[attr-defined]
     eid = event_id(TRACK_ENDED, ctx.org, ctx.camera_id, ctx.session_id, track_id)
     return Outgoing(TRACK_ENDED, eid, payload, at)
+
+
+def face_crop_event(ctx: EventContext, crop: FaceCrop) -> Outgoing:
+    """A track's ``sequence``-th crop: its id names the track and the sequence, not the frame, so a replayed
+    stream session republishes the same ids even where timing picked another frame."""
+    track_id = ctx.track_key(crop.track_id)
+    at = ctx.wall_time(crop.timestamp)
+    q = crop.quality
+    payload = events_pb2.FaceCropObserved(
+        camera_id=ctx.camera_id, track_id=track_id, crop_jpeg=crop.jpeg, box_x1=crop.box[0], box_y1=crop.box[1],
+        box_x2=crop.box[2], box_y2=crop.box[3], detection_score=float(crop.detection_score),
+        landmarks=[common_pb2.Point(x=float(x), y=float(y)) for x, y in crop.landmarks],
+        quality_score=float(q.score), sharpness=float(q.sharpness), face_size=float(q.size), frontal=float(q.frontal),
+        frame_index=int(crop.frame_index),
+        position=common_pb2.Point(x=float(crop.position[0]), y=float(crop.position[1])),
+    )
+    payload.observed_at.CopyFrom(_ts(at))
+    eid = event_id(FACE_CROP, ctx.org, ctx.camera_id, ctx.session_id, track_id, crop.sequence)
+    return Outgoing(FACE_CROP, eid, payload, at)
 
 
 def status_event(camera_id: str, status: str, detail: str, at: datetime | None = None) -> Outgoing:

@@ -11,6 +11,9 @@ from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus
 from footfall.services.core.grpc import GrpcServer
 from footfall.services.vision.demo import DemoFeed
+from footfall.services.vision.face_engine import FaceEngine, face_analyzer_loader
+from footfall.services.vision.faces import FaceSampling
+from footfall.services.vision.identities import GrpcCustomerDirectory, IdentityListener
 from footfall.services.vision.service import OccupancyLines, VisionService, detector_loader
 from footfall.services.vision.servicer import SERVICE_NAME, VisionServicer
 from footfall.services.vision.source_policy import SourcePolicy
@@ -22,10 +25,13 @@ log = logging.getLogger(__name__)
 class VisionRuntime:
     service: VisionService
     demo: DemoFeed | None = None
+    identities: IdentityListener | None = None
 
     async def stop(self) -> None:
         if self.demo is not None:
             await self.demo.stop()
+        if self.identities is not None:
+            await self.identities.stop()
         await self.service.stop()
 
 
@@ -33,7 +39,9 @@ async def start_vision(settings: Settings, db: Database, bus: EventBus, grpc_ser
     """Register `footfall.v1.VisionService` on ``grpc_server``; the detector loads in the background.
 
     Vision keeps no tables (``db`` is unused). Counting lines of cameras started without lines come from
-    the occupancy service at ``settings.grpc_target``, else this process's own gRPC server.
+    the occupancy service at ``settings.grpc_target``, else this process's own gRPC server. Tracks' best face
+    crops go to the identity service on NATS (``faces_enabled``); its recognitions come back on NATS and
+    attach to the tracks, with names and loyalty from the customers service at the same address.
     """
 
     def grpc_target() -> str | None:
@@ -41,12 +49,20 @@ async def start_vision(settings: Settings, db: Database, bus: EventBus, grpc_ser
             return settings.grpc_target
         return f"127.0.0.1:{grpc_server.port}" if grpc_server.port else None
 
+    faces = FaceEngine(
+        face_analyzer_loader(settings), enabled=settings.faces_enabled,
+        sampling=FaceSampling(every_n=settings.face_detect_every_n,
+                              max_tracks_per_frame=settings.face_max_tracks_per_frame),
+    )
     service = VisionService(bus, detector_loader(settings), lines_provider=OccupancyLines(grpc_target),
-                            sources=SourcePolicy.from_settings(settings), max_image_pixels=settings.max_image_pixels)
+                            sources=SourcePolicy.from_settings(settings), max_image_pixels=settings.max_image_pixels,
+                            faces=faces)
     await service.start()
+    identities = IdentityListener(bus, service, GrpcCustomerDirectory(grpc_target))
+    await identities.start()
     grpc_server.add(vision_pb2_grpc.add_VisionServiceServicer_to_server,
                     VisionServicer(service, settings.default_org), SERVICE_NAME)
-    runtime = VisionRuntime(service)
+    runtime = VisionRuntime(service, identities=identities)
     if settings.demo:
         runtime.demo = DemoFeed(service, settings.default_org, settings.data_dir, grpc_target)
         runtime.demo.start()

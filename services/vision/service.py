@@ -38,6 +38,7 @@ from footfall.services.core.errors import AlreadyExists, InvalidArgument, NotFou
 from footfall.services.core.events import EventBus
 from footfall.services.vision import publisher as pub
 from footfall.services.vision.lines import LineDirection, LineZone
+from footfall.services.vision.face_engine import FaceEngine
 from footfall.services.vision.image_limits import DEFAULT_MAX_PIXELS, check_image
 from footfall.services.vision.source_policy import SourcePolicy
 from footfall.services.vision.sources import Frame, FrameSource, SourceError, VideoFileSource
@@ -93,6 +94,8 @@ class StreamRequest:
     max_frames: int = 0
     max_reconnect_attempts: int = 0
     session_id: str = ""
+    face_crops: bool | None = None  # None: the service's default (FaceEngine.enabled)
+    blur_faces: bool = False
 
 
 @dataclass(frozen=True)
@@ -388,6 +391,7 @@ class VisionService:
         pushed_idle_s: A pushed camera without frames for this long is closed (its tracks end).
         sources: Which files and URLs callers may stream (default: no files; URLs by the network rule).
         max_image_pixels: Pushed images with more pixels are refused (TooLarge) before they are decoded.
+        faces: The face detector for best face crops and face blurring; None: no faces at all.
     """
 
     def __init__(
@@ -401,8 +405,10 @@ class VisionService:
         pushed_idle_s: float = 60.0,
         sources: SourcePolicy | None = None,
         max_image_pixels: int = DEFAULT_MAX_PIXELS,
+        faces: FaceEngine | None = None,
     ) -> None:
         self.bus = bus
+        self.faces = faces
         self.sources = sources or SourcePolicy()
         self.max_image_pixels = max_image_pixels
         self.engine = AnalysisEngine(load_detector, max_batch=max_batch, batch_window_s=batch_window_s)
@@ -428,6 +434,8 @@ class VisionService:
     async def _preload(self) -> None:
         with contextlib.suppress(Unavailable):
             await self.engine.load()
+        if self.faces is not None and self.faces.enabled:
+            await self.faces.analyzer()
 
     @property
     def ready(self) -> bool:
@@ -449,6 +457,8 @@ class VisionService:
                     await session.set_state(StreamState.STOPPED, "service stopping")
         await self.publisher.stop()
         await self.engine.close()
+        if self.faces is not None:
+            await self.faces.close()
         if isinstance(self.lines_provider, OccupancyLines):
             await self.lines_provider.close()
 
@@ -468,6 +478,28 @@ class VisionService:
         except Exception as exc:  # noqa: BLE001
             log.warning("no occupancy lines for %s/%s: %s", org, camera_id, exc)
             return LineSet()
+
+    def _face_options(self, request: StreamRequest | None) -> dict[str, Any]:
+        """A new session's face settings: crops unless the stream or the service turned them off; blurring
+        when the stream asked (its detector starts loading now, so the first frames are blurred by it)."""
+        faces = self.faces
+        wanted = request.face_crops if request is not None else None
+        blur = request.blur_faces if request is not None else False
+        if faces is not None and blur:
+            task = asyncio.create_task(faces.analyzer(), name="vision-faces-load")
+            task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+        return {
+            "faces": faces, "blur_faces": blur,
+            "face_crops": faces is not None and (faces.enabled if wanted is None else wanted),
+        }
+
+    def camera_session(self, org: str, camera_id: str) -> CameraSession | None:
+        """The camera's current session, if it runs here (for identities arriving on NATS)."""
+        session = self._sessions.get((org, camera_id))
+        return session if session is not None and not session.state.finished else None
+
+    def org_sessions(self, org: str) -> list[CameraSession]:
+        return [s for (o, _), s in self._sessions.items() if o == org]
 
     def _recheck_url(self, url: str) -> None:
         """The URL policy again, from a reader thread before a reconnect (DNS may answer differently now)."""
@@ -533,7 +565,7 @@ class VisionService:
                 org=org, camera_id=camera_id, session_id=session_id, source=str(target), kind=kind,
                 lines=line_set, zones=request.zones, engine=self.engine, publisher=self.publisher,
                 on_update=self._on_update, tracker=TrackerConfig(frame_rate=fps),
-                time_mode="media" if kind == "path" else "wall",
+                time_mode="media" if kind == "path" else "wall", **self._face_options(request),
             )
             options = StreamOptions(
                 max_fps=max_fps, loop=request.loop, realtime=request.realtime, max_frames=request.max_frames,
@@ -657,6 +689,7 @@ class VisionService:
                 org=org, camera_id=camera_id, session_id=uuid.uuid4().hex[:12], source=PUSH_SOURCE,
                 kind=PUSH_SOURCE, lines=line_set, zones=(), engine=self.engine, publisher=self.publisher,
                 on_update=self._on_update, tracker=TrackerConfig(frame_rate=LIVE_FRAME_RATE), time_mode="wall",
+                **self._face_options(None),
             )
             self._sessions[key] = session
             self._workers.pop(key, None)
@@ -717,6 +750,8 @@ class VisionService:
     ) -> AsyncIterator[EncodedFrame]:
         """The camera's frames with the overlay drawn, as JPEG; ends when its stream has finished."""
         session = self._session(org, camera_id)
+        if session.blur_faces and self.faces is not None:
+            await self.faces.analyzer()  # blur by detection from the first frame sent
         quality = int(quality) if 1 <= int(quality) <= 100 else 80
         min_gap = 1.0 / max_fps if max_fps and max_fps > 0 else 0.0
         sent_version = 0

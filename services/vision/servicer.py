@@ -79,12 +79,19 @@ def stream_message(session: CameraSession) -> vision_pb2.Stream:
 
 
 def track_message(session: CameraSession, track: Track) -> vision_pb2.Track:
-    return vision_pb2.Track(
+    message = vision_pb2.Track(
         camera_id=session.camera_id, track_id=session.track_key(track.track_id), box=_box(track.xyxy),
         confidence=float(track.confidence), observed=track.observed,
         first_seen_at=_ts(session.wall_time(track.first_seen_time)),
         last_seen_at=_ts(session.wall_time(track.last_seen_time)),
     )
+    who = session.identity_of(track.track_id)
+    if who is not None:
+        message.identity.CopyFrom(vision_pb2.TrackIdentity(
+            customer_id=who.customer_id, name=who.name or "", loyalty_status=who.loyalty_status or "",
+            confidence=who.confidence,
+        ))
+    return message
 
 
 def crossing_message(event: pub.Outgoing) -> vision_pb2.Crossing:
@@ -126,6 +133,7 @@ def stream_request(request: vision_pb2.StartStreamRequest) -> StreamRequest:
         camera_id=request.camera_id, kind=kind, target=target, lines=lines, zones=zones,  # type: ignore[arg-type]
         max_fps=request.max_fps, loop=request.loop, realtime=request.realtime, max_frames=request.max_frames,
         max_reconnect_attempts=request.max_reconnect_attempts, session_id=request.session_id,
+        face_crops=request.face_crops if request.HasField("face_crops") else None, blur_faces=request.blur_faces,
     )
 
 

@@ -32,6 +32,9 @@ import numpy as np
 
 from footfall.services.core.errors import Unavailable
 from footfall.services.vision import publisher as pub
+from footfall.services.vision.face_engine import FaceEngine
+from footfall.services.vision.faces import FaceCrop
+from footfall.services.vision.identities import TrackIdentity
 from footfall.services.vision.lines import LineZone
 from footfall.services.vision.pipeline import CameraConfig, FrameResult, VisionPipeline
 from footfall.services.vision.sources import (
@@ -453,6 +456,9 @@ class CameraSession:
         on_update: Callable[[TrackUpdate], None],
         tracker: TrackerConfig | None = None,
         time_mode: str = "wall",
+        faces: FaceEngine | None = None,
+        face_crops: bool = False,
+        blur_faces: bool = False,
     ) -> None:
         self.org = org
         self.camera_id = camera_id
@@ -487,6 +493,10 @@ class CameraSession:
         self._line_counts: dict[str, dict[str, int]] = {}
         self._zone_occupancy: dict[str, int] = {}
         self._jpeg_cache: tuple[int, int, bytes] | None = None
+        self.faces = faces
+        self.face_sampler = faces.sampler() if faces is not None and face_crops else None
+        self.blur_faces = blur_faces
+        self.identities: dict[int, TrackIdentity] = {}  # tracker id -> who the identity service says it is
         self.events = pub.EventContext(
             org=org, camera_id=camera_id, session_id=session_id, wall_time=self.wall_time,
             track_key=self.track_key, line_ids={}, frame_size=None,
@@ -537,15 +547,35 @@ class CameraSession:
         analysis = await self.engine.analyse(self.key, frame)
         self._line_counts = analysis.line_counts
         self._zone_occupancy = analysis.zone_occupancy
-        await self.apply(analysis.result, frame.image)
+        await self.apply(analysis.result, frame.image, await self._sample_faces(frame, analysis.result))
         return analysis
 
-    async def apply(self, result: FrameResult, image: np.ndarray | None) -> list[pub.Outgoing]:
+    async def _sample_faces(self, frame: Frame, result: FrameResult) -> list[FaceCrop]:
+        """This frame's face crops worth publishing; a face failure costs the crops, never the frame."""
+        if self.face_sampler is None or self.faces is None:
+            return []
+        try:
+            return await self.faces.sample(self.face_sampler, frame.image, result.tracks, result.frame_index,
+                                           result.timestamp)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("stream %s: face sampling at frame %d failed: %s", self.key, result.frame_index, exc)
+            return []
+
+    async def apply(
+        self, result: FrameResult, image: np.ndarray | None, faces: Sequence[FaceCrop] = ()
+    ) -> list[pub.Outgoing]:
         """Publish a result's events and make it the latest snapshot."""
         crossings = [pub.crossing_event(self.events, c) for c in result.crossings]
         outgoing = list(crossings)
         outgoing += [pub.zone_event(self.events, z) for z in result.zone_events]
+        outgoing += [pub.face_crop_event(self.events, c) for c in faces]
         outgoing += [pub.track_end_event(self.events, e) for e in result.ended]
+        if result.ended:
+            ended = [e.track_id for e in result.ended]
+            if self.face_sampler is not None:
+                self.face_sampler.forget(ended)
+            for track_id in ended:
+                self.identities.pop(track_id, None)
         if outgoing:
             await self.publisher.put(self.org, outgoing)
         now = datetime.now(UTC)
@@ -571,6 +601,30 @@ class CameraSession:
             self.changed.notify_all()
         return crossings
 
+    # ---- identities ---------------------------------------------------------------------------------
+
+    def attach_identity(self, track_key: str, identity: TrackIdentity) -> bool:
+        """Hold a recognition on the track it names, while that track is in view; False otherwise."""
+        prefix = f"{self.session_id}-"
+        if not track_key.startswith(prefix) or not track_key[len(prefix):].isdigit():
+            return False
+        track_id = int(track_key[len(prefix):])
+        snapshot = self.snapshot
+        if snapshot is None or all(t.track_id != track_id for t in snapshot.tracks):
+            return False
+        self.identities[track_id] = identity
+        self._jpeg_cache = None
+        return True
+
+    def forget_customer(self, customer_id: int) -> None:
+        """Drop an erased customer from every track."""
+        for track_id in [t for t, who in self.identities.items() if who.customer_id == customer_id]:
+            del self.identities[track_id]
+        self._jpeg_cache = None
+
+    def identity_of(self, track_id: int) -> TrackIdentity | None:
+        return self.identities.get(track_id)
+
     async def end_tracks(self) -> None:
         """End every open track now (looping file wrapped), publishing their ends."""
         if self._added:
@@ -584,6 +638,7 @@ class CameraSession:
             result = await self.engine.remove_camera(self.key)
             if result is not None:
                 await self.apply(result, None)
+        self.identities.clear()
         if self.snapshot is not None:
             self.snapshot = replace(self.snapshot, tracks=(), version=self.snapshot.version + 1)
         async with self.changed:
@@ -602,15 +657,21 @@ class CameraSession:
 
     def render_jpeg(self, snapshot: Snapshot, quality: int) -> bytes:
         """In a thread: the snapshot drawn and JPEG-encoded (cached per snapshot version and quality)."""
+        from footfall.services.vision.blur import blur_regions, head_boxes
         from footfall.services.vision.render import encode_jpeg, render_overlay
 
         cached = self._jpeg_cache
         if cached is not None and cached[0] == snapshot.version and cached[1] == quality:
             return cached[2]
         assert snapshot.image is not None
+        image = snapshot.image
+        if self.blur_faces:
+            image = self.faces.blur(image, snapshot.tracks) if self.faces is not None else blur_regions(
+                image, head_boxes(snapshot.tracks), padding=0.0)
+        names = {tid: f"{tid} {who.name or who.user_id}" for tid, who in list(self.identities.items())}
         image = render_overlay(
-            snapshot.image, snapshot.tracks, [line.zone for line in self.lines], self.zones,
-            snapshot.line_counts, snapshot.zone_occupancy,
+            image, snapshot.tracks, [line.zone for line in self.lines], self.zones,
+            snapshot.line_counts, snapshot.zone_occupancy, track_labels=names,
         )
         data = encode_jpeg(image, quality)
         self._jpeg_cache = (snapshot.version, quality, data)

@@ -133,7 +133,7 @@ async def test_camera_tracking_shape(
     assert len(body["tracked_objects"]) >= 3
     for o in body["tracked_objects"]:
         assert set(o) == {"object_id", "camera_id", "bbox", "confidence", "object_type", "last_seen", "user_id",
-                          "identification_confidence"}
+                          "identification_confidence", "name", "loyalty_status"}
         assert o["camera_id"] == "aisle-3" and o["object_type"] == "person" and len(o["bbox"]) == 4
         assert o["user_id"] is None and o["identification_confidence"] == 0.0 and o["last_seen"].startswith("20")
     r = await client.get("/cameras/no-such-camera/tracking")

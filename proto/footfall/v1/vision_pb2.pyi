@@ -278,6 +278,7 @@ class Track(_message.Message):
     OBSERVED_FIELD_NUMBER: _builtins.int
     FIRST_SEEN_AT_FIELD_NUMBER: _builtins.int
     LAST_SEEN_AT_FIELD_NUMBER: _builtins.int
+    IDENTITY_FIELD_NUMBER: _builtins.int
     camera_id: _builtins.str
     track_id: _builtins.str
     """Stable while the person stays in view; unique per camera stream session."""
@@ -290,6 +291,12 @@ class Track(_message.Message):
     def first_seen_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def last_seen_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def identity(self) -> Global___TrackIdentity:
+        """Who the person is, once the identity service recognised a known customer on this track; unset
+        otherwise.
+        """
+
     def __init__(
         self,
         *,
@@ -300,14 +307,49 @@ class Track(_message.Message):
         observed: _builtins.bool = ...,
         first_seen_at: _timestamp_pb2.Timestamp | None = ...,
         last_seen_at: _timestamp_pb2.Timestamp | None = ...,
+        identity: Global___TrackIdentity | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["box", b"box", "first_seen_at", b"first_seen_at", "last_seen_at", b"last_seen_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["box", b"box", "first_seen_at", b"first_seen_at", "identity", b"identity", "last_seen_at", b"last_seen_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["box", b"box", "camera_id", b"camera_id", "confidence", b"confidence", "first_seen_at", b"first_seen_at", "last_seen_at", b"last_seen_at", "observed", b"observed", "track_id", b"track_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["box", b"box", "camera_id", b"camera_id", "confidence", b"confidence", "first_seen_at", b"first_seen_at", "identity", b"identity", "last_seen_at", b"last_seen_at", "observed", b"observed", "track_id", b"track_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Track: _TypeAlias = Track  # noqa: Y015
+
+@_typing.final
+class TrackIdentity(_message.Message):
+    """A known customer recognised on a track (`footfall.<org>.identity.customer_identified`)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    LOYALTY_STATUS_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    customer_id: _builtins.int
+    """The customer record's id (seed 002's `user_id`)."""
+    name: _builtins.str
+    """Empty when the customers service could not be asked."""
+    loyalty_status: _builtins.str
+    """`bronze`, `silver`, `gold` or `platinum`; empty when unknown."""
+    confidence: _builtins.float
+    """How sure the recognition is, 0..1."""
+    def __init__(
+        self,
+        *,
+        customer_id: _builtins.int = ...,
+        name: _builtins.str = ...,
+        loyalty_status: _builtins.str = ...,
+        confidence: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "customer_id", b"customer_id", "loyalty_status", b"loyalty_status", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrackIdentity: _TypeAlias = TrackIdentity  # noqa: Y015
 
 @_typing.final
 class Detection(_message.Message):
@@ -406,6 +448,8 @@ class StartStreamRequest(_message.Message):
     MAX_FRAMES_FIELD_NUMBER: _builtins.int
     MAX_RECONNECT_ATTEMPTS_FIELD_NUMBER: _builtins.int
     SESSION_ID_FIELD_NUMBER: _builtins.int
+    FACE_CROPS_FIELD_NUMBER: _builtins.int
+    BLUR_FACES_FIELD_NUMBER: _builtins.int
     camera_id: _builtins.str
     """The camera's external key."""
     url: _builtins.str
@@ -430,6 +474,12 @@ class StartStreamRequest(_message.Message):
     """Names this run of the stream (event ids derive from it); generated when empty. Restarting a file
     with the same session id republishes the same event ids, which consumers drop as duplicates.
     """
+    face_crops: _builtins.bool
+    """Publish each track's best face crop on `footfall.<org>.vision.face_crop` for the identity service;
+    unset: the server's default (`FOOTFALL_FACES_ENABLED`).
+    """
+    blur_faces: _builtins.bool
+    """Blur faces on every image this stream sends out (MJPEG, WatchFrames)."""
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___CountingLine]:
         """Counting lines; when empty, the occupancy service's active lines for this camera are used (scaled
@@ -453,13 +503,20 @@ class StartStreamRequest(_message.Message):
         max_frames: _builtins.int = ...,
         max_reconnect_attempts: _builtins.int = ...,
         session_id: _builtins.str = ...,
+        face_crops: _builtins.bool | None = ...,
+        blur_faces: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["device_index", b"device_index", "path", b"path", "source", b"source", "url", b"url"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_face_crops", b"_face_crops", "device_index", b"device_index", "face_crops", b"face_crops", "path", b"path", "source", b"source", "url", b"url"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_id", b"camera_id", "device_index", b"device_index", "lines", b"lines", "loop", b"loop", "max_fps", b"max_fps", "max_frames", b"max_frames", "max_reconnect_attempts", b"max_reconnect_attempts", "path", b"path", "realtime", b"realtime", "session_id", b"session_id", "source", b"source", "url", b"url", "zones", b"zones"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_face_crops", b"_face_crops", "blur_faces", b"blur_faces", "camera_id", b"camera_id", "device_index", b"device_index", "face_crops", b"face_crops", "lines", b"lines", "loop", b"loop", "max_fps", b"max_fps", "max_frames", b"max_frames", "max_reconnect_attempts", b"max_reconnect_attempts", "path", b"path", "realtime", b"realtime", "session_id", b"session_id", "source", b"source", "url", b"url", "zones", b"zones"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__face_crops: _TypeAlias = _typing.Literal["face_crops"]  # noqa: Y015
+    _WhichOneofArgType__face_crops: _TypeAlias = _typing.Literal["_face_crops", b"_face_crops"]  # noqa: Y015
     _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["url", "path", "device_index"]  # noqa: Y015
     _WhichOneofArgType_source: _TypeAlias = _typing.Literal["source", b"source"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__face_crops) -> _WhichOneofReturnType__face_crops | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType_source) -> _WhichOneofReturnType_source | None: ...
 
 Global___StartStreamRequest: _TypeAlias = StartStreamRequest  # noqa: Y015

@@ -214,7 +214,7 @@ class WebhookIn(_Body):
 
     url: str = Field(description="An absolute http(s) URL", examples=["https://example.com/footfall"])
     events: list[str] = Field(
-        default_factory=list, description="`customer_entry`, `journey_complete`; empty: all"
+        default_factory=list, description="`customer_entry`, `journey_complete`, `person_joined`, `customer_identified`, `promotion_action`; empty: the two journey events"
     )
     secret: str = Field("", description="The HMAC-SHA256 key; empty generates one (returned once, here)")
 

@@ -213,7 +213,8 @@ async def record_transaction(caller: Writer, customers: Customers, body: Transac
 
 @router.post("/webhooks", status_code=201, responses=error_responses(400), summary="Register a webhook")
 async def create_webhook(caller: Writer, customers: Customers, body: WebhookIn) -> WebhookCreatedOut:
-    """Registers a URL that receives `customer_entry` and `journey_complete` events as signed JSON POSTs."""
+    """Registers a URL that receives the subscribed events (`customer_entry`, `journey_complete`, `person_joined`,
+    `customer_identified`, `promotion_action`) as signed JSON POSTs."""
     reply = await customers.create_webhook(caller, body.url, body.events, body.secret)
     return WebhookCreatedOut(**WebhookOut.of(reply.webhook).model_dump(), secret=reply.secret)
 

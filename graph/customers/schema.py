@@ -159,7 +159,7 @@ class CustomersMutation:
             created=reply.created,
         )
 
-    @strawberry.mutation(permission_classes=[CanWrite], description="Register a URL for `customer_entry` and `journey_complete` events")
+    @strawberry.mutation(permission_classes=[CanWrite], description="Register a URL for journey, person, identification and promotion events")
     async def create_webhook(self, info: Info, input: WebhookInput) -> WebhookCreated:
         events = [e.value for e in input.events or ()]
         reply = await customers(info).create_webhook(info.context.caller, input.url, events, input.secret or "")

@@ -48,6 +48,9 @@ class WebhookDeliveryStatus(Enum):
 class WebhookEvent(Enum):
     CUSTOMER_ENTRY = "customer_entry"
     JOURNEY_COMPLETE = "journey_complete"
+    PERSON_JOINED = "person_joined"
+    CUSTOMER_IDENTIFIED = "customer_identified"
+    PROMOTION_ACTION = "promotion_action"
 
 
 _EVENT_NAMES = frozenset(e.value for e in WebhookEvent)
@@ -281,7 +284,7 @@ class TransactionRecorded:
     created: bool = strawberry.field(description="False when this transactionId was recorded before")
 
 
-@strawberry.type(description="A URL that receives `customer_entry` and `journey_complete` events.")
+@strawberry.type(description="A URL that receives the events it subscribes to (journeys, person joined, customer identified, promotion action).")
 class Webhook:
     id: strawberry.ID
     url: str

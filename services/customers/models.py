@@ -13,7 +13,13 @@ DeliveryState = Literal["pending", "delivered", "failed"]
 
 CUSTOMER_ENTRY = "customer_entry"
 JOURNEY_COMPLETE = "journey_complete"
-WEBHOOK_EVENTS = (CUSTOMER_ENTRY, JOURNEY_COMPLETE)
+# Events of other services that webhooks may subscribe to (services/customers/platform_events.py).
+PERSON_JOINED = "person_joined"
+CUSTOMER_IDENTIFIED = "customer_identified"
+PROMOTION_ACTION = "promotion_action"
+WEBHOOK_EVENTS = (CUSTOMER_ENTRY, JOURNEY_COMPLETE, PERSON_JOINED, CUSTOMER_IDENTIFIED, PROMOTION_ACTION)
+# What a webhook that names no events receives (what such webhooks always received).
+DEFAULT_WEBHOOK_EVENTS = (CUSTOMER_ENTRY, JOURNEY_COMPLETE)
 
 
 def to_datetime(ts: float | None) -> datetime | None:

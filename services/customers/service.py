@@ -52,6 +52,7 @@ from footfall.services.customers.journeys import (
 from footfall.services.customers.models import (
     CUSTOMER_ENTRY,
     JOURNEY_COMPLETE,
+    DEFAULT_WEBHOOK_EVENTS,
     WEBHOOK_EVENTS,
     JourneyFilter,
     JourneyRecord,
@@ -371,7 +372,7 @@ class Customers:
     ) -> tuple[Webhook, str]:
         url = validate_webhook_url(url, allow_http=self.config.webhook_allow_http)
         await check_webhook_target(url, self.config.webhook_policy)
-        wanted = list(dict.fromkeys(e.strip() for e in events if e.strip())) or list(WEBHOOK_EVENTS)
+        wanted = list(dict.fromkeys(e.strip() for e in events if e.strip())) or list(DEFAULT_WEBHOOK_EVENTS)
         unknown = [e for e in wanted if e not in WEBHOOK_EVENTS]
         if unknown:
             raise InvalidArgument(f"unknown webhook events {unknown}; use {list(WEBHOOK_EVENTS)}")

@@ -381,6 +381,13 @@ async def fan_out_system(conn: Conn, org: str, event_id: str, event: str, body: 
     return queued
 
 
+async def org_name(conn: Conn, org: str) -> str:
+    """The organisation's display name (the accounts service's `orgs` row), else its id."""
+    cur = await conn.execute("SELECT name FROM orgs WHERE id = %s", (org,))
+    row = await cur.fetchone()
+    return str(row["name"]) if row and row["name"] else org
+
+
 # ---- webhooks ----------------------------------------------------------------------------------------
 
 def _webhook_from_row(row: dict[str, Any]) -> Webhook:

@@ -351,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Run the named services (their gRPC APIs and event consumers) on one gRPC "
                            "port, or the gateway alone (needs FOOTFALL_GRPC_TARGET). The gateway reaches every "
                            "service through that one target, so put the services it fronts behind it.")
-    serve.add_argument("service", nargs="+", choices=["accounts", "occupancy", "customers", "vision", "gateway"])
+    serve.add_argument("service", nargs="+", choices=["accounts", "occupancy", "customers", "vision", "promotions", "identity", "gateway"])
     _add_server_options(serve)
     serve.set_defaults(func=_cmd_serve)
 

@@ -53,6 +53,12 @@ def service_starters() -> dict[str, ServiceStarter]:
         pass
     else:
         starters["vision"] = start_vision
+    from footfall.services.promotions.runtime import start_promotions
+
+    starters["promotions"] = start_promotions
+    from footfall.services.identity.runtime import start_identity
+
+    starters["identity"] = start_identity
     return starters
 
 
@@ -157,7 +163,8 @@ class Platform:
         set_default_service_credentials(ServiceCredentials(signer, "footfall"))
         self.generated_admin_password = await bootstrap_accounts(self.settings, self.infra.db, self.authenticator)
         self.grpc_server = GrpcServer(self.settings.grpc_host, self.settings.grpc_port,
-                                      authenticator=self.authenticator)
+                                      authenticator=self.authenticator,
+                                      audit=audit_sink(self.settings, self.infra.db, self.authenticator))
         for name in names:
             self.runtimes[name] = await starters[name](self.settings, self.infra.db, self.infra.bus, self.grpc_server)
         self.grpc_port = await self.grpc_server.start()
@@ -211,6 +218,15 @@ class Platform:
         infra, self.infra = self.infra, None
         if infra is not None:
             await infra.close()
+
+
+def audit_sink(settings: Settings, db: Database, authenticator: Any) -> Any:
+    """Where the gRPC interceptor records stream starts, webhook and camera changes, calibrations."""
+    from footfall.services.accounts.audit_sink import AccountsAuditSink
+    from footfall.services.accounts.runtime import build_accounts
+
+    accounts, _ = build_accounts(settings, db, authenticator)
+    return AccountsAuditSink(accounts)
 
 
 async def bootstrap_accounts(settings: Settings, db: Database, authenticator: Any) -> str | None:

@@ -49,9 +49,10 @@ HealthCheck = Callable[[], Awaitable[Mapping[str, str | bool]]]
 
 def default_domains() -> tuple[GatewayDomain, ...]:
     """Every domain of the platform, in the order their routes are matched."""
-    from footfall.graph import accounts, customers, dashboard, occupancy, vision
+    from footfall.graph import accounts, customers, dashboard, identity, occupancy, promotions, vision
 
-    return (accounts.DOMAIN, occupancy.DOMAIN, vision.DOMAIN, customers.DOMAIN, dashboard.DOMAIN)
+    return (accounts.DOMAIN, occupancy.DOMAIN, vision.DOMAIN, customers.DOMAIN, identity.DOMAIN, promotions.DOMAIN,
+            dashboard.DOMAIN)
 
 
 def gateway_schema(domains: Sequence[GatewayDomain], settings: Settings) -> GatewaySchema:

@@ -8,8 +8,8 @@ cookie and a CSRF cookie for the double-submit check in `footfall.graph.security
 from __future__ import annotations
 
 import secrets
-from urllib.parse import parse_qs
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Path, Query
 from footfall.graph.accounts.client import AccountsClient

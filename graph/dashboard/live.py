@@ -18,10 +18,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
-
 from footfall.graph.accounts.client import AccountsClient
 from footfall.graph.accounts.convert import log_entry
 from footfall.graph.dashboard.convert import alert_data, message, occupancy_data
@@ -37,6 +33,9 @@ from footfall.graph.security.auth import (
 from footfall.services.core import errors
 from footfall.services.core.principal import ADMINS, READERS
 from footfall.services.core.tenancy import ORG_HTTP_HEADER
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 log = logging.getLogger(__name__)
 

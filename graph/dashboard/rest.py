@@ -6,9 +6,6 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import Depends
-from pydantic import BaseModel
-from starlette.requests import Request
-
 from footfall.graph.accounts.client import AccountsClient
 from footfall.graph.core.errors import DETAIL
 from footfall.graph.core.rest import Reader, client, domain_router
@@ -20,6 +17,8 @@ from footfall.graph.vision.client import VisionClient
 from footfall.services.core import errors
 from footfall.services.core.principal import ADMINS
 from footfall.v1 import vision_pb2
+from pydantic import BaseModel
+from starlette.requests import Request
 
 log = logging.getLogger(__name__)
 

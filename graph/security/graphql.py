@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import partial
 
+from footfall.services.core.config import Settings
 from graphql import GraphQLError
 from graphql.language import (
     DocumentNode,
@@ -28,8 +29,6 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
-
-from footfall.services.core.config import Settings
 
 # Fields a document may select once its fragments are expanded (tokens bound the text, not this). The
 # standard overlapping-fields rule is quadratic in repeated fields: 980 cost ~1 s of validation, 500 ~0.2 s;

@@ -235,6 +235,16 @@ def declared_media(route: Any) -> frozenset[str] | None:
     return None
 
 
+def _flatten(routes: Iterable[Any]) -> Iterable[Any]:
+    """Every route, including those of routers FastAPI keeps as one lazily included entry (0.16x)."""
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        if callable(candidates):
+            yield from _flatten(candidates())
+        else:
+            yield route
+
+
 class RequestGuard:
     """Body size, content type, text and websocket-origin checks (see the module docstring)."""
 
@@ -247,7 +257,7 @@ class RequestGuard:
 
     def _media_for(self, scope: Scope) -> frozenset[str] | None:
         if self._declared is None:  # routes are all added before the first request
-            self._declared = [(r, m) for r in self._routes() if (m := declared_media(r)) is not None]
+            self._declared = [(r, m) for r in _flatten(self._routes()) if (m := declared_media(r)) is not None]
         path, method = scope.get("path", ""), scope.get("method", "")
         for route, media in self._declared:
             regex, methods = getattr(route, "path_regex", None), getattr(route, "methods", None)

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
+from footfall.graph.security.auth import API_KEY_HEADER
+from footfall.services.core.config import Settings
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
@@ -34,9 +36,6 @@ from limits.storage import storage_from_string
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from footfall.graph.security.auth import API_KEY_HEADER
-from footfall.services.core.config import Settings
 
 log = logging.getLogger(__name__)
 

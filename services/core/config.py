@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -52,8 +53,22 @@ class Settings(BaseSettings):
     # How long JetStream keeps events (seconds) and its duplicate-detection window (seconds).
     nats_max_age_s: float = 7 * 24 * 3600
     nats_duplicate_window_s: float = 120
-    # Qdrant URL; unset uses the embedded local mode in `data_dir/qdrant`.
+    # Face vectors: a Qdrant server at this URL (with this API key); unset uses the embedded engine (qdrant-edge)
+    # in `data_dir/qdrant/<collection>`.
     qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+    qdrant_collection: str = "faces"
+    # Identity: a face within this Euclidean distance of an enrolled one is that customer (calibrated on the
+    # shared photos, inference/MODELS.md); faces of people linked to no customer are erased this long after
+    # they were stored (seconds or ISO 8601, e.g. `PT24H`); a face seen on another camera within
+    # `identity_cross_camera_window_s` of its person's last sighting is that person.
+    identity_match_threshold: float = 0.6
+    unknown_face_retention: timedelta = timedelta(hours=24)
+    identity_cross_camera_window_s: float = 1800.0
+    identity_retention_check_s: float = 300.0
+    # Largest face crop event (JPEG bytes) and largest uploaded face image accepted.
+    identity_max_crop_bytes: int = 256 * 1024
+    identity_max_image_bytes: int = 8 * 1024 * 1024
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -96,12 +111,31 @@ class Settings(BaseSettings):
     webhook_backoff_s: float | None = None
     webhook_backoff_max_s: float | None = None
     webhook_timeout_s: float | None = None
+    # Seed 003's person summaries: an OpenAI-compatible endpoint (base URL, e.g. `http://127.0.0.1:11434/v1`)
+    # writes their text; unset (or failing) uses the built-in deterministic generator.
+    summary_llm_url: str | None = None
+    summary_llm_model: str = "gpt-4o-mini"
+    summary_llm_api_key: str | None = None
+    summary_llm_timeout_s: float = 10.0
+
+    # Promotions: identifications below this confidence recommend nothing; at most this many products per
+    # recommendation; a display addresses an identified customer this long; purchase history of this many days.
+    promotions_min_confidence: float = 0.7
+    promotions_max_recommendations: int = 3
+    promotions_offer_ttl_s: float = 120.0
+    promotions_history_days: int = 365
 
     # Inference
     inference_backend: Literal["onnx", "triton"] = "onnx"
     triton_url: str | None = None
     detector_model: str = "nanodet"
     inference_threads: int = 2
+    # Faces in vision: each tracked person's face is looked for at most every `face_detect_every_n` frames, for at
+    # most `face_max_tracks_per_frame` people per frame, and each track's best crop goes to the identity service
+    # (`footfall.<org>.vision.face_crop`); a stream can turn it off (`face_crops: false`).
+    faces_enabled: bool = True
+    face_detect_every_n: int = 5
+    face_max_tracks_per_frame: int = 2
 
     # Authentication (see the README, "Logging in")
     # HS256 key for access tokens; unset: generated once into `data_dir/jwt_secret` (share it between replicas).
@@ -162,6 +196,17 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = False
+
+    @field_validator("unknown_face_retention", mode="before")
+    @classmethod
+    def _seconds_or_duration(cls, value: Any) -> Any:
+        """`86400`, `86400.0` (seconds) or an ISO 8601 duration such as `PT24H`."""
+        if isinstance(value, str):
+            try:
+                return timedelta(seconds=float(value))
+            except ValueError:
+                return value
+        return value
 
     @property
     def effective_media_roots(self) -> list[Path]:

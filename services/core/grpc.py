@@ -68,8 +68,10 @@ METHOD_ROLES: dict[str, frozenset[Role] | None] = {
     f"{ACCOUNTS}/ListOrgs": ALL_ROLES,
     f"{ACCOUNTS}/RecordAudit": ALL_ROLES,
 }
-#: Methods devices may call: feeding frames and crossings in, starting and stopping their streams.
-FEED_METHODS = frozenset({"RecordCrossing", "ProcessFrame", "PushFrame", "PushFrames", "StartStream", "StopStream"})
+#: Methods devices may call: feeding frames, crossings and faces in, starting and stopping their streams.
+FEED_METHODS = frozenset({"RecordCrossing", "ProcessFrame", "PushFrame", "PushFrames", "StartStream", "StopStream",
+                          # a kiosk or an edge box registering (with consent) and recognising faces
+                          "GenerateEmbedding", "Recognize", "Register", "AutoRegister", "Track", "CreatePerson"})
 READ_PREFIXES = ("Get", "List", "Watch", "Search", "Export")
 
 

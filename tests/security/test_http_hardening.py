@@ -255,3 +255,25 @@ async def test_cors_and_hosts_only_when_configured() -> None:
         async with websockets.connect(f"ws://127.0.0.1:{app.port}/ws", origin="https://shop.example") as ws:
             assert await ws.recv() == "hello"
         assert json.loads(json.dumps({"ok": True}))
+
+
+def test_a_form_route_inside_an_included_router_accepts_its_media() -> None:
+    """FastAPI keeps an included router as one lazy entry; its form routes still declare their media."""
+    from fastapi import APIRouter, FastAPI, Form
+    from fastapi.testclient import TestClient
+
+    from footfall.graph.security.http import install_http_hardening
+    from footfall.services.core.config import Settings
+
+    router = APIRouter(prefix="/api")
+
+    @router.post("/person/")
+    async def person(name: str = Form()) -> dict[str, str]:
+        return {"name": name}
+
+    app = FastAPI()
+    app.include_router(router)
+    install_http_hardening(app, Settings())
+    with TestClient(app) as client:
+        assert client.post("/api/person/", data={"name": "Ada"}).json() == {"name": "Ada"}
+        assert client.post("/api/person/", json={"name": "Ada"}).status_code == 415

@@ -41,7 +41,8 @@ from tests.frontdoor.probes import (
 FORGED = "X-Footfall-Org"
 #: The routes a device (camera, edge box) may call: frames and tracks in, faces to recognise. A route added to
 #: the platform that a device key reaches fails the roles test until it is added here, on purpose.
-FEED_ROUTES = {"/process-frame", "/generate-embedding", "/recognize", "/register", "/auto-register", "/track"}
+FEED_ROUTES = {"/process-frame", "/generate-embedding", "/recognize", "/register", "/auto-register", "/track",
+               "/api/client/person/"}  # devices feed frames and faces (a kiosk registers with consent)
 NOT_AUTHENTICATED = {"detail": "Not authenticated"}
 
 
@@ -201,7 +202,7 @@ def _forge_payload(token: str, **claims: Any) -> str:
 
 
 async def test_rest_roles(frontdoor: FrontDoor, doc: dict[str, Any], http: Any) -> None:
-    """Analysts cannot write; devices can only feed (`/process-frame`)."""
+    """Analysts cannot write; devices can only feed (frames and faces: `FEED_ROUTES`)."""
     fd, wrong, writes = frontdoor, [], 0
     for route in _guarded(doc):
         if route.method in WRITE_METHODS and (route.method, route.path) not in LOGOUT_ROUTES:

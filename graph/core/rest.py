@@ -10,7 +10,7 @@ login, with the service clients as dependencies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path
@@ -74,10 +74,10 @@ def domain_router(prefix: str = "", *, tags: list[str], style: ErrorStyle = DETA
     )
 
 
-def client(cls: type[C]) -> Callable[[HTTPConnection], C]:
+def client(cls: type[C]) -> Callable[[HTTPConnection], Awaitable[C]]:
     """A dependency giving the app's shared client of `cls`."""
 
-    def dependency(conn: HTTPConnection) -> C:
+    async def dependency(conn: HTTPConnection) -> C:  # async: a plain `def` would run in the thread pool
         return conn.app.state.clients.get(cls)
 
     dependency.__name__ = f"{cls.__name__}_dependency"

@@ -8,6 +8,7 @@ limit here refuses such a document while parsing or validating, before a resolve
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from functools import partial
 
@@ -118,13 +119,17 @@ def graphql_extensions(settings: Settings) -> list[ExtensionFactory]:
     """The limits every gateway schema runs with, from `settings` (see the README's GraphQL settings).
 
     Factories, not instances: Strawberry builds fresh extensions for each operation, so concurrent
-    operations never share one's state.
+    operations never share one's state. The validating limiters are built once and each operation gets a
+    shallow copy: a limiter built anew makes a new validation-rule class, which Strawberry's validation
+    cache sees as a new rule set, so every request would be validated again (a third of a small query's cost).
     """
+    depth = QueryDepthLimiter(max_depth=settings.graphql_max_depth)
+    aliases = MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases)
     extensions: list[ExtensionFactory] = [
         partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),  # while parsing: bounds the rest
         MaxExpandedFields,
-        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+        partial(copy.copy, depth),
+        partial(copy.copy, aliases),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

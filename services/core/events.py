@@ -96,6 +96,19 @@ class ReceivedEvent:
         return self.subject.split(".")[-3]
 
 
+def payload_of(event: ReceivedEvent, message_type: type[M]) -> M | None:
+    """The received event's payload as `message_type`, or None (logged) when the bytes were not an envelope
+    or it carries something else: such a message can never be applied, so consumers ack and drop it."""
+    if event.envelope is None:
+        log.warning("dropping undecodable message on %s: %s", event.subject, event.error)
+        return None
+    try:
+        return unpack(event.envelope, message_type)
+    except ValueError as err:
+        log.warning("dropping message on %s: %s", event.subject, err)
+        return None
+
+
 BatchHandler = Callable[[Sequence[ReceivedEvent]], Awaitable[None]]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from footfall.v1 import events_pb2, promotions_pb2
 from google.protobuf.message import Message
 
-from footfall.services.core.events import EventBus, ReceivedEvent, unpack
+from footfall.services.core.events import EventBus, ReceivedEvent, payload_of
 from footfall.services.customers import store
 from footfall.services.customers.models import CUSTOMER_IDENTIFIED, PERSON_JOINED, PROMOTION_ACTION
 from footfall.services.customers.service import Customers
@@ -88,15 +88,10 @@ class PlatformEventsConsumer:
         async def handle(batch: Sequence[ReceivedEvent]) -> None:
             queued = 0
             for received in batch:
+                message = payload_of(received, payload)
+                if message is None or received.envelope is None:
+                    continue
                 envelope = received.envelope
-                if envelope is None:
-                    log.warning("dropping undecodable message on %s: %s", received.subject, received.error)
-                    continue
-                try:
-                    message = unpack(envelope, payload)
-                except ValueError as err:
-                    log.warning("dropping %s event %s: %s", webhook_event, envelope.event_id, err)
-                    continue
                 async with self.customers.db.tenant(received.org) as conn:
                     if isinstance(message, events_pb2.PersonJoined):
                         body = person_joined_body(message, received.org, await store.org_name(conn, received.org))

@@ -17,7 +17,7 @@ from datetime import UTC
 
 from footfall.inference.faces import FaceQuality
 from footfall.services.core.errors import FootfallError
-from footfall.services.core.events import EventBus, ReceivedEvent, unpack
+from footfall.services.core.events import EventBus, ReceivedEvent, payload_of
 from footfall.services.core.tenancy import validate_org
 from footfall.services.identity.sightings import CONSUMER, CropSighting, Sightings
 from footfall.v1 import events_pb2
@@ -29,15 +29,11 @@ SOURCE, EVENT = "vision", "face_crop"
 
 
 def decode(event: ReceivedEvent) -> CropSighting | None:
+    m = payload_of(event, events_pb2.FaceCropObserved)
+    if m is None:
+        return None
     envelope = event.envelope
-    if envelope is None:
-        log.warning("dropping undecodable message on %s: %s", event.subject, event.error)
-        return None
-    try:
-        m = unpack(envelope, events_pb2.FaceCropObserved)
-    except ValueError as err:
-        log.warning("dropping face crop: %s", err)
-        return None
+    assert envelope is not None
     if not m.camera_id or not m.track_id:
         log.warning("dropping face crop %s without camera or track", envelope.event_id)
         return None

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC
 
 from footfall.services.core.errors import FootfallError
-from footfall.services.core.events import EventBus, ReceivedEvent, unpack
+from footfall.services.core.events import EventBus, ReceivedEvent, payload_of
 from footfall.services.core.tenancy import validate_org
 from footfall.services.promotions.domain import Identification
 from footfall.services.promotions.service import CONSUMER, Promotions
@@ -27,15 +27,11 @@ SOURCE, EVENT = "identity", "customer_identified"
 
 
 def decode(event: ReceivedEvent) -> Identification | None:
+    m = payload_of(event, events_pb2.CustomerIdentified)
+    if m is None:
+        return None
     envelope = event.envelope
-    if envelope is None:
-        log.warning("dropping undecodable message on %s: %s", event.subject, event.error)
-        return None
-    try:
-        m = unpack(envelope, events_pb2.CustomerIdentified)
-    except ValueError as err:
-        log.warning("dropping identification: %s", err)
-        return None
+    assert envelope is not None
     seen = m.timestamp if m.HasField("timestamp") else envelope.occurred_at
     return Identification(envelope.event_id, m.customer_id, m.confidence, m.camera_id, seen.ToDatetime(tzinfo=UTC))
 

@@ -261,7 +261,14 @@ def login_banner(settings: Settings, generated_password: str | None) -> str:
 
 
 async def serve(settings: Settings, *, services: list[str] | None = None, gateway: bool = True) -> None:
-    """Run until interrupted (Ctrl-C / SIGTERM), then stop everything cleanly."""
+    """Run until SIGINT (Ctrl-C) or SIGTERM (docker, Kubernetes, systemd), then stop everything cleanly.
+
+    The signals are ours, not uvicorn's: uvicorn re-raises the signal it caught once it has stopped, and
+    asyncio answers a re-raised SIGINT by cancelling the main task, which would cut the shutdown short and
+    leave the embedded PostgreSQL and nats-server behind. A second signal while stopping forces the HTTP
+    server to close its connections; the services and embedded servers are still stopped in order.
+    """
+    import contextlib
     import signal
 
     import uvicorn
@@ -270,46 +277,61 @@ async def serve(settings: Settings, *, services: list[str] | None = None, gatewa
     await platform.start()
     if platform.generated_admin_password or settings.demo:
         print(login_banner(settings, platform.generated_admin_password), flush=True)
+    stop = asyncio.Event()
+    http_servers: list[Any] = []
+
+    def request_stop() -> None:
+        if stop.is_set():
+            for server in http_servers:
+                server.force_exit = True
+        stop.set()
+        for server in http_servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, request_stop)
     try:
         if gateway:
-            config = uvicorn.Config(
-                platform.app, host=settings.http_host, port=settings.http_port, log_level="warning",
-                lifespan="on", ws="websockets-sansio",
-                # X-Forwarded-For is believed only from FOOTFALL_TRUSTED_PROXIES (the rate limiter decides).
-                proxy_headers=False,
-            )
-            server = uvicorn.Server(config)
-            servers = [server.serve()]
+            http_servers.append(_http_server(platform.app, settings.http_host, settings.http_port, lifespan="on"))
             if settings.metrics_port is not None:
                 from footfall.graph.app import metrics_app
 
-                metrics_server = uvicorn.Server(uvicorn.Config(
-                    metrics_app(platform.app.state.metrics), host=settings.http_host, port=settings.metrics_port,
-                    log_level="warning", lifespan="off", proxy_headers=False))
-                metrics_server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-                servers.append(_until(server, metrics_server))
+                http_servers.append(_http_server(metrics_app(platform.app.state.metrics), settings.http_host,
+                                                 settings.metrics_port, lifespan="off"))
             log.info("Footfall is up: http://%s:%d (GraphQL /graphql, REST /api, docs /docs), gRPC :%s",
                      settings.http_host, settings.http_port, platform.grpc_port or settings.grpc_target)
-            await asyncio.gather(*servers)
+            await asyncio.gather(*(server.serve() for server in http_servers))
         else:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
             log.info("serving %s on gRPC :%s", ", ".join(platform.runtimes), platform.grpc_port)
             await stop.wait()
     finally:
         log.info("stopping Footfall")
-        limiter = getattr(getattr(platform.app, "state", None), "rate_limiter", None)
-        if limiter is not None:
-            await limiter.close()
-        await platform.stop()
+        shutdown = asyncio.ensure_future(_shutdown(platform))
+        while not shutdown.done():
+            with contextlib.suppress(asyncio.CancelledError):  # nothing may cut the shutdown short
+                await asyncio.shield(shutdown)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        shutdown.result()
 
 
-async def _until(main: Any, side: Any) -> None:
-    """Run `side` (a uvicorn server) until `main` has stopped."""
-    task = asyncio.create_task(side.serve())
-    while not main.should_exit and not task.done():
-        await asyncio.sleep(0.2)
-    side.should_exit = True
-    await task
+def _http_server(app: Any, host: str, port: int, *, lifespan: str) -> Any:
+    import contextlib
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan=lifespan, ws="websockets-sansio",
+        # X-Forwarded-For is believed only from FOOTFALL_TRUSTED_PROXIES (the rate limiter decides).
+        proxy_headers=False,
+    ))
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # serve() owns the signals
+    return server
+
+
+async def _shutdown(platform: Platform) -> None:
+    limiter = getattr(getattr(platform.app, "state", None), "rate_limiter", None)
+    if limiter is not None:
+        await limiter.close()
+    await platform.stop()

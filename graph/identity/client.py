@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 
 import grpc
@@ -124,6 +124,13 @@ class IdentityClient(ServiceClient):
     async def statistics(self, caller: Identity, kind: int) -> list[identity_pb2.StatisticsBucket]:
         request = identity_pb2.GetStatisticsRequest(kind=kind)  # type: ignore[arg-type]
         return list((await self.unary(self.stub.GetStatistics, request, caller)).buckets)
+
+    def watch_persons(
+        self, caller: Identity, camera_id: str = ""
+    ) -> AsyncGenerator[identity_pb2.WatchPersonsResponse, None]:
+        """Each new person of the caller's organisation (first seen on `camera_id` when given), until closed."""
+        request = identity_pb2.WatchPersonsRequest(camera_id=camera_id)
+        return self.stream(self.stub.WatchPersons, request, caller)
 
 
 def tracked_object(

@@ -13,9 +13,13 @@ and carts come from the customers service (`Person.customer`, `Person.carts`). I
                                 consent: {givenBy: "Ada", method: "kiosk", purpose: "loyalty"}}) { customerId consent { id } } }
     mutation { erasePerson(id: "…") { personIds faceVectors images } }
     mutation { eraseCustomerFaces(customerId: "7") { personIds faceVectors } }
+    subscription { personJoined(cameraId: "GATE_A") { id fullName age gender emotion cameraId occurredAt } }
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import strawberry
 from footfall.graph.core.context import Info
@@ -31,6 +35,7 @@ from footfall.graph.identity.schema_types import (
     DemographicKind,
     Erasure,
     Person,
+    PersonJoined,
     Recognition,
     RecognitionMatch,
     RegisterInput,
@@ -150,5 +155,23 @@ class IdentityMutation:
         return Erasure.from_proto(report)
 
 
+@strawberry.type
+class IdentitySubscription:
+    @strawberry.subscription(
+        permission_classes=[CanRead],
+        description="Each new person of the organisation as it joins (only those first seen on `cameraId` when "
+        "given); live, nothing from before the subscription",
+    )
+    async def person_joined(
+        self, info: Info, camera_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[PersonJoined, None]:
+        stream = identity(info).watch_persons(info.context.caller, str(camera_id or ""))
+        async with aclosing(stream):
+            async for update in stream:
+                yield PersonJoined.from_proto(update.person)
+
+
 TYPES = (Person,)
-MODULE = SchemaModule("identity", query=IdentityQuery, mutation=IdentityMutation, types=TYPES)
+MODULE = SchemaModule(
+    "identity", query=IdentityQuery, mutation=IdentityMutation, subscription=IdentitySubscription, types=TYPES
+)

@@ -15,7 +15,7 @@ from footfall.graph.core.loaders import loader
 from footfall.graph.customers.client import CustomersClient
 from footfall.graph.customers.crm_types import Customer
 from footfall.services.core.errors import NotFound
-from footfall.v1 import customers_pb2, identity_pb2
+from footfall.v1 import customers_pb2, events_pb2, identity_pb2
 
 
 @strawberry.enum(description="Which attribute of the persons a statistic counts.")
@@ -145,6 +145,35 @@ class Person:
             has_image=bool(p.image),
             created_at=to_datetime(p.created_at),
             updated_at=to_datetime(p.updated_at),
+        )
+
+
+@strawberry.type(description="A new person, as it joined (seed 003's `person_joined` event).")
+class PersonJoined:
+    id: strawberry.ID = strawberry.field(description="The person's id")
+    full_name: str | None = strawberry.field(description="From the linked customer record")
+    age: int | None
+    gender: str | None = strawberry.field(description="`Female` or `Male`")
+    emotion: str | None
+    body_type: str | None
+    camera_id: strawberry.ID | None = strawberry.field(
+        description="The camera that saw the person first; null when a client created the person"
+    )
+    occurred_at: datetime | None
+    customer_id: strawberry.ID | None = strawberry.field(description="The linked customer; null when unknown")
+
+    @classmethod
+    def from_proto(cls, p: events_pb2.PersonJoined) -> PersonJoined:
+        return cls(
+            id=strawberry.ID(p.person_id),
+            full_name=p.full_name or None,
+            age=p.age if p.HasField("age") else None,
+            gender=p.gender or None,
+            emotion=p.emotion or None,
+            body_type=p.body_type or None,
+            camera_id=strawberry.ID(p.camera_id) if p.camera_id else None,
+            occurred_at=to_datetime(p.occurred_at),
+            customer_id=strawberry.ID(str(p.customer_id)) if p.HasField("customer_id") else None,
         )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+
 import grpc
 from footfall.services.core.errors import InvalidArgument
 from footfall.services.core.grpc import current_principal, maps_domain_errors, org_of
@@ -11,6 +14,7 @@ from footfall.services.identity.domain import Attributes, Policy
 from footfall.services.identity.erasure import Erasure
 from footfall.services.identity.people import PeopleService, PersonChanges, TrackedObject
 from footfall.services.identity.service import IdentityService
+from footfall.services.identity.watch import PersonWatch
 from footfall.v1 import identity_pb2, identity_pb2_grpc
 
 SERVICE_NAME = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name
@@ -24,10 +28,12 @@ def _opt(message: object, field: str) -> object | None:
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, identity: IdentityService, people: PeopleService, erasure: Erasure) -> None:
+    def __init__(self, identity: IdentityService, people: PeopleService, erasure: Erasure,
+                 watch: PersonWatch | None = None) -> None:
         self.identity = identity
         self.people = people
         self.erasure = erasure
+        self.watch = watch or PersonWatch(people.deps.bus)
 
     @maps_domain_errors
     async def GenerateEmbedding(self, request: pb.GenerateEmbeddingRequest, context: Ctx) -> pb.GenerateEmbeddingResponse:
@@ -138,3 +144,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             org_of(context), kind, convert.when(request.since, request.HasField("since")),
             convert.when(request.until, request.HasField("until")))
         return pb.GetStatisticsResponse(buckets=[convert.bucket(b) for b in buckets])
+
+    @maps_domain_errors
+    async def WatchPersons(self, request: pb.WatchPersonsRequest, context: Ctx) -> AsyncIterator[pb.WatchPersonsResponse]:
+        async with aclosing(self.watch.persons(org_of(context), request.camera_id)) as joined:
+            async for person in joined:
+                yield pb.WatchPersonsResponse(person=person)

@@ -126,6 +126,11 @@ class IdentityServiceStub:
                 request_serializer=footfall_dot_v1_dot_identity__pb2.GetStatisticsRequest.SerializeToString,
                 response_deserializer=footfall_dot_v1_dot_identity__pb2.GetStatisticsResponse.FromString,
                 _registered_method=True)
+        self.WatchPersons = channel.unary_stream(
+                '/footfall.v1.IdentityService/WatchPersons',
+                request_serializer=footfall_dot_v1_dot_identity__pb2.WatchPersonsRequest.SerializeToString,
+                response_deserializer=footfall_dot_v1_dot_identity__pb2.WatchPersonsResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -262,6 +267,14 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchPersons(self, request, context):
+        """Every new person of the organisation as it joins (`person_joined`), until the caller closes the stream.
+        Live only: nothing from before the call, and a watcher too slow to keep up loses the oldest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -344,6 +357,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.GetStatistics,
                     request_deserializer=footfall_dot_v1_dot_identity__pb2.GetStatisticsRequest.FromString,
                     response_serializer=footfall_dot_v1_dot_identity__pb2.GetStatisticsResponse.SerializeToString,
+            ),
+            'WatchPersons': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchPersons,
+                    request_deserializer=footfall_dot_v1_dot_identity__pb2.WatchPersonsRequest.FromString,
+                    response_serializer=footfall_dot_v1_dot_identity__pb2.WatchPersonsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -790,6 +808,33 @@ class IdentityService:
             '/footfall.v1.IdentityService/GetStatistics',
             footfall_dot_v1_dot_identity__pb2.GetStatisticsRequest.SerializeToString,
             footfall_dot_v1_dot_identity__pb2.GetStatisticsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchPersons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/footfall.v1.IdentityService/WatchPersons',
+            footfall_dot_v1_dot_identity__pb2.WatchPersonsRequest.SerializeToString,
+            footfall_dot_v1_dot_identity__pb2.WatchPersonsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -91,6 +91,10 @@ class IdentityServiceStub:
     """
     GetStatistics: _grpc.UnaryUnaryMultiCallable[_identity_pb2.GetStatisticsRequest, _identity_pb2.GetStatisticsResponse]
     """Seed 003's demographics over the organisation's persons."""
+    WatchPersons: _grpc.UnaryStreamMultiCallable[_identity_pb2.WatchPersonsRequest, _identity_pb2.WatchPersonsResponse]
+    """Every new person of the organisation as it joins (`person_joined`), until the caller closes the stream.
+    Live only: nothing from before the call, and a watcher too slow to keep up loses the oldest.
+    """
 
 @_typing.type_check_only
 class IdentityServiceAsyncStub(IdentityServiceStub):
@@ -155,6 +159,10 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     """
     GetStatistics: _aio.UnaryUnaryMultiCallable[_identity_pb2.GetStatisticsRequest, _identity_pb2.GetStatisticsResponse]  # type: ignore[assignment]
     """Seed 003's demographics over the organisation's persons."""
+    WatchPersons: _aio.UnaryStreamMultiCallable[_identity_pb2.WatchPersonsRequest, _identity_pb2.WatchPersonsResponse]  # type: ignore[assignment]
+    """Every new person of the organisation as it joins (`person_joined`), until the caller closes the stream.
+    Live only: nothing from before the call, and a watcher too slow to keep up loses the oldest.
+    """
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
     """Identity: faces, persons across cameras, demographics, consent and erasure. Every call acts within the
@@ -312,5 +320,15 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_identity_pb2.GetStatisticsResponse, _abc.Awaitable[_identity_pb2.GetStatisticsResponse]]:
         """Seed 003's demographics over the organisation's persons."""
+
+    @_abc_1.abstractmethod
+    def WatchPersons(
+        self,
+        request: _identity_pb2.WatchPersonsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_identity_pb2.WatchPersonsResponse], _abc.AsyncIterator[_identity_pb2.WatchPersonsResponse]]:
+        """Every new person of the organisation as it joins (`person_joined`), until the caller closes the stream.
+        Live only: nothing from before the call, and a watcher too slow to keep up loses the oldest.
+        """
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -6,6 +6,18 @@ transaction per call), ``summary`` (the summary's words: generator or an OpenAI-
 and ``servicer`` (gRPC, mixed into :class:`footfall.services.customers.servicer.CustomersServicer`).
 """
 
-from footfall.services.customers.commerce.service import Commerce
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from footfall.services.customers.commerce.service import Commerce
 
 __all__ = ["Commerce"]
+
+
+def __getattr__(name: str) -> Any:
+    """Imported on first use, so that `commerce.domain` (plain rules) loads no SQL store and no psycopg."""
+    if name == "Commerce":
+        from footfall.services.customers.commerce.service import Commerce
+
+        return Commerce
+    raise AttributeError(name)

@@ -1,19 +1,25 @@
-"""Prometheus metrics for the gateway: requests by method, route template and status, and their latency."""
+"""Prometheus metrics for the gateway: requests by method, route template and status, and their latency.
+
+`/metrics` serves these with the services' registry (`footfall.services.core.metrics.REGISTRY`: occupancy,
+streams, consumers, webhooks, and the process's CPU and memory), so `footfall up` is one scrape target.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
+from footfall.services.core.metrics import REGISTRY as SERVICES_REGISTRY
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    ProcessCollector,
     generate_latest,
 )
+from prometheus_client.metrics_core import Metric
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
@@ -24,15 +30,13 @@ _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 
 class GatewayMetrics:
-    """One registry per app, so several apps (tests, embedded) never collide in the global one."""
+    """One HTTP registry per app, so several apps (tests, embedded) never collide; the process collector is in
+    the services' registry, which every process serves."""
 
     def __init__(
         self, registry: CollectorRegistry | None = None, namespace: str = "footfall_gateway"
     ) -> None:
-        if registry is None:
-            registry = CollectorRegistry(auto_describe=True)
-            ProcessCollector(registry=registry)
-        self.registry = registry
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "http_requests",
             "HTTP requests by method, route template and status code",
@@ -61,8 +65,13 @@ class GatewayMetrics:
             registry=self.registry,
         )
 
+    def collect(self) -> Iterable[Metric]:
+        """The HTTP series, then the services' (one exposition, as prometheus_client's registries collect)."""
+        yield from self.registry.collect()
+        yield from SERVICES_REGISTRY.collect()
+
     async def endpoint(self, request: Request) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(self), media_type=CONTENT_TYPE_LATEST)  # type: ignore[arg-type]
 
 
 def route_template(scope: Scope) -> str:

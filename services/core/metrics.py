@@ -23,6 +23,10 @@ OCCUPANCY = Gauge(
 CROSSINGS = Counter(
     "footfall_crossings", "Line crossings applied to occupancy", ["org", "camera", "direction"], registry=REGISTRY
 )
+CROSSING_OUTCOMES = Counter(
+    "footfall_occupancy_crossing_outcomes", "Crossing events by outcome (applied, duplicate, ignored, rejected)",
+    ["outcome"], registry=REGISTRY,
+)
 OCCUPANCY_ALERTS = Counter(
     "footfall_occupancy_alerts", "Occupancy alerts raised", ["alert_type"], registry=REGISTRY
 )
@@ -30,7 +34,7 @@ OCCUPANCY_ALERTS = Counter(
 # --- vision ----------------------------------------------------------------------------------------
 STREAM_FPS = Gauge("footfall_stream_fps", "Frames analysed per second per stream", ["org", "camera"], registry=REGISTRY)
 STREAM_UP = Gauge(
-    "footfall_stream_state", "1 for the state each stream is in (starting, running, reconnecting, ...)",
+    "footfall_stream_state", "1 for the state each stream is in (connecting, connected, reconnecting, failed, stopped)",
     ["org", "camera", "state"], registry=REGISTRY,
 )
 FRAMES_ANALYSED = Counter("footfall_frames_analysed", "Frames analysed", ["org", "camera"], registry=REGISTRY)

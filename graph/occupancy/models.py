@@ -208,6 +208,9 @@ class HourlyOut(BaseModel):
     avg_occupancy: float
     peak_occupancy: int
     unique_persons: int
+    utc_offset: str = Field(examples=["+01:00"], description="UTC offset of the hour: tells apart the two "
+                            "hours that share `hour` on the day clocks go back")
+    start: str = Field(examples=["2025-01-15T10:00:00+01:00"], description="Hour start, ISO 8601 with offset")
 
 
 class DailyOut(BaseModel):
@@ -219,6 +222,8 @@ class DailyOut(BaseModel):
     peak_occupancy: int
     peak_hour: int
     unique_persons: int
+    utc_offset: str = Field(examples=["+01:00"], description="UTC offset at the day's start")
+    start: str = Field(examples=["2025-01-15T00:00:00+01:00"], description="Day start, ISO 8601 with offset")
 
 
 class MonthlyOut(BaseModel):

@@ -142,12 +142,16 @@ class HourlyOccupancy:
     avg_occupancy: float
     peak_occupancy: int
     unique_persons: int
+    utc_offset: str = strawberry.field(
+        description="UTC offset of the hour, `+HH:MM`: tells apart the two hours sharing `hour` when clocks go back")
+    start: str = strawberry.field(description="Hour start, ISO 8601 local time with offset")
 
     @classmethod
     def from_proto(cls, h: occupancy_pb2.HourlyOccupancy, camera: str) -> HourlyOccupancy:
         return cls(
             hour=h.hour, camera_id=strawberry.ID(camera), entries=h.entries, exits=h.exits,
             avg_occupancy=h.avg_occupancy, peak_occupancy=h.peak_occupancy, unique_persons=h.unique_persons,
+            utc_offset=h.utc_offset, start=h.start,
         )
 
 
@@ -161,13 +165,15 @@ class DailyOccupancy:
     peak_occupancy: int
     peak_hour: int = strawberry.field(description="Local hour (0-23) of the first peak")
     unique_persons: int
+    utc_offset: str = strawberry.field(description="UTC offset at the day's start, `+HH:MM`")
+    start: str = strawberry.field(description="Day start, ISO 8601 local time with offset")
 
     @classmethod
     def from_proto(cls, d: occupancy_pb2.DailyOccupancy, camera: str) -> DailyOccupancy:
         return cls(
             date=d.date, camera_id=strawberry.ID(camera), entries=d.entries, exits=d.exits,
             avg_occupancy=d.avg_occupancy, peak_occupancy=d.peak_occupancy, peak_hour=d.peak_hour,
-            unique_persons=d.unique_persons,
+            unique_persons=d.unique_persons, utc_offset=d.utc_offset, start=d.start,
         )
 
 

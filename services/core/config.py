@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     grpc_port: int = 50051
     # Where the gateway reaches the services; unset means the in-process gRPC server.
     grpc_target: str | None = None
+    # Vision workers share the stored camera streams (`footfall serve vision` replicas): each camera is leased to
+    # one worker for `vision_lease_ttl_s` (renewed every third of it), so a dead worker's cameras resume on another
+    # within about that long. Other workers reach this one's gRPC server at `vision_advertise_address` (default:
+    # this host's address and the gRPC port); `vision_worker_id` names it (default: host name and process id).
+    vision_lease_ttl_s: float = Field(default=8.0, gt=1.0)
+    vision_advertise_address: str | None = None
+    vision_worker_id: str | None = None
 
     # Organisation used when a request names none (REST legacy clients, the CLI).
     default_org: str = "default"
@@ -85,6 +92,8 @@ class Settings(BaseSettings):
     # Occupancy
     occupancy_log_period_s: int = 300
     capacity_warning_ratio: float = 0.8
+    # An open capacity alert resolves once occupancy is this fraction of capacity below its threshold.
+    capacity_resolve_margin: float = 0.1
     # A camera silent for this long raises `equipment_failure` (0 disables the check).
     equipment_timeout_s: float = 300
     # More than this many crossings on one camera within one minute raises `anomaly_detected`.
@@ -128,7 +137,16 @@ class Settings(BaseSettings):
     # Inference
     inference_backend: Literal["onnx", "triton"] = "onnx"
     triton_url: str | None = None
-    detector_model: str = "nanodet"
+    # The person detector of every vision path (streams, pushed frames, `footfall process`): unset fields take
+    # `footfall.services.vision.detection.DetectorSettings`'s defaults (nanodet-int8, confidence 0.2, input fitted
+    # to each video within 480x352 pixels, two frames detected at once, cpus/workers threads per call).
+    detector_model: str | None = None
+    detector_confidence: float | None = None
+    detector_input_size: tuple[int, int] | None = None
+    detector_pixel_budget: int | None = None
+    detector_workers: int | None = None
+    detector_threads: int | None = None
+    # onnxruntime threads of the face models.
     inference_threads: int = 2
     # Faces in vision: each tracked person's face is looked for at most every `face_detect_every_n` frames, for at
     # most `face_max_tracks_per_frame` people per frame, and each track's best crop goes to the identity service
@@ -152,8 +170,9 @@ class Settings(BaseSettings):
     # "development" serves GraphQL introspection; "production" turns it off unless `graphql_introspection`.
     mode: Literal["development", "production"] = "development"
     graphql_introspection: bool | None = None
-    # `/metrics`: served on its own bind (`metrics_port`) or behind this bearer token; with neither, only to
-    # authenticated platform admins.
+    # `/metrics` of every process (the gateway's on `http_port`; `footfall serve <service>` answers `/health` and
+    # `/metrics` on `http_port` too): served on its own bind (`metrics_port`, no credential: keep it internal) or
+    # behind this bearer token; with neither, only to authenticated platform admins.
     metrics_token: str | None = None
     metrics_port: int | None = None
 

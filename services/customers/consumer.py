@@ -65,16 +65,19 @@ def decode(event: ReceivedEvent) -> VisionEvent | None:
 class JourneyConsumer:
     """Feeds every organisation's vision zone/track events into :meth:`Customers.apply_vision_events`."""
 
-    def __init__(self, customers: Customers, bus: EventBus, *, durable: str = DURABLE, batch: int = 500) -> None:
+    def __init__(
+        self, customers: Customers, bus: EventBus, *, durable: str = DURABLE, batch: int = 500, org: str = "*",
+    ) -> None:
         self.customers = customers
         self.bus = bus
         self.durable = durable
         self.batch = batch
+        self.org = org  # "*": every organisation (one org: a dedicated consumer, as tests use)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         # One durable consumer over `<prefix>.*.vision.*` keeps each camera's events in publish order.
-        self._task = self.bus.consume(self.durable, self.bus.subject("*", "vision", "*"), self.handle, batch=self.batch)
+        self._task = self.bus.consume(self.durable, self.bus.subject(self.org, "vision", "*"), self.handle, batch=self.batch)
 
     async def stop(self) -> None:
         if self._task is not None:

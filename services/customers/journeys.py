@@ -137,6 +137,10 @@ class JourneyConfig:
     open_tracks_present: bool = False
     # For occupancy: a visit is in view while its track was observed within present_s.
     present_s: float = 1.0
+    # Tracks of completed visits are remembered this long (and at most this many) so that a late event about
+    # one is ignored rather than starting a ghost visit. Memory only: redeliveries are the database's job.
+    done_keep_s: float = 600.0
+    done_keep_max: int = 2000
 
     @property
     def hold_s(self) -> float:
@@ -153,12 +157,15 @@ class JourneyConfig:
 
     def __post_init__(self) -> None:
         for name in ("stitch_gap_s", "stitch_distance_px", "stitch_overlap_s", "stationary_gap_s",
-                     "stationary_distance_px", "confirm_s", "min_duration_s", "path_sample_s", "present_s"):
+                     "stationary_distance_px", "confirm_s", "min_duration_s", "path_sample_s", "present_s",
+                     "done_keep_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a number >= 0")
         if self.max_path_points < 2:
             raise ValueError("max_path_points must be >= 2")
+        if self.done_keep_max < 0:
+            raise ValueError("done_keep_max must be >= 0")
 
 
 @dataclass
@@ -219,8 +226,28 @@ def downsample(points: Sequence[Sequence[float]], max_points: int) -> list[Seque
     return [points[round(i * step)] for i in range(max_points)]
 
 
-def _new_id(prefix: str) -> str:
+IdFactory = Callable[[str, str], str]
+
+
+def _new_id(prefix: str, track_key: str) -> str:
+    """A random id (offline builds, where track keys repeat from one file to the next)."""
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+_VISIT_NS = uuid.UUID("0c9f1d2e-5b7a-4e63-8a41-767669736974")
+
+
+def natural_ids(scope: str) -> IdFactory:
+    """Ids derived from ``scope`` (org and camera) and the visit's first track key.
+
+    Online track keys are unique per camera session, so a visit rebuilt from replayed events gets the same
+    session and customer ids as the first time: the database's unique keys then make the replay a no-op.
+    """
+
+    def make(prefix: str, track_key: str) -> str:
+        return f"{prefix}_{uuid.uuid5(_VISIT_NS, f'{scope}/{track_key}').hex[:16]}"
+
+    return make
 
 
 class JourneyBuilder:
@@ -239,7 +266,7 @@ class JourneyBuilder:
         config: JourneyConfig | None = None,
         rules: Any = None,
         conversions: ConversionBook | None = None,
-        id_factory: Callable[[str], str] = _new_id,
+        id_factory: IdFactory = _new_id,
     ) -> None:
         self.camera_id = camera_id
         self.config = config or JourneyConfig()
@@ -391,8 +418,10 @@ class JourneyBuilder:
         point_l = [float(point[0]), float(point[1])] if point is not None else None
         visit_id = self._stitch_backward(t, point_l)
         if visit_id is None:
-            visit_id = self._new_id("visit")
-            self._visits[visit_id] = _Visit(session_id=visit_id, customer_id=self._new_id("cust"), entry_time=t, last_time=t)
+            visit_id = self._new_id("visit", key)
+            self._visits[visit_id] = _Visit(
+                session_id=visit_id, customer_id=self._new_id("cust", key), entry_time=t, last_time=t,
+            )
         visit = self._visits[visit_id]
         visit.tracks.append(key)
         visit.current = key
@@ -578,10 +607,11 @@ class JourneyBuilder:
             journey.conversion_status = PURCHASED if self.conversions.is_converted(journey.session_id) else NO_PURCHASE
         self._out.append(JourneyComplete(journey, self.camera_id, stays, tuple(visit.tracks)))
 
-    def _prune_done(self, keep_s: float = 600.0, keep_max: int = 2000) -> None:
+    def _prune_done(self) -> None:
         if self._now is None:
             return
-        horizon = self._now - keep_s
+        keep_max = self.config.done_keep_max
+        horizon = self._now - self.config.done_keep_s
         stale = [k for k, t in self._done.items() if t < horizon]
         for k in stale:
             del self._done[k]

@@ -11,10 +11,12 @@ from footfall.v1 import customers_pb2, customers_pb2_grpc
 from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus
 from footfall.services.core.grpc import GrpcServer
+from footfall.services.core.outbox import OutboxRelay, hold_relay
 from footfall.services.customers.behavior import BehaviorRules
 from footfall.services.customers.commerce.service import Commerce
 from footfall.services.customers.commerce.summary import summary_writer
 from footfall.services.customers.consumer import JourneyConsumer
+from footfall.services.customers.erasure import ErasureConsumer
 from footfall.services.customers.platform_events import PlatformEventsConsumer
 from footfall.services.customers.service import Customers, CustomersConfig
 from footfall.services.customers.servicer import CustomersServicer
@@ -32,6 +34,13 @@ class CustomersRuntime:
     consumer: JourneyConsumer | None
     dispatcher: Dispatcher
     platform_events: PlatformEventsConsumer | None = None
+    relay: OutboxRelay | None = None
+    erasures: ErasureConsumer | None = None
+
+    async def stop_producing(self) -> None:
+        """The dispatcher (it completes quiet cameras' visits and sends webhooks); the platform calls this
+        before stopping consumers. What is committed meanwhile waits in the outbox for the next start."""
+        await self.dispatcher.stop()
 
     async def stop(self) -> None:
         """Stops consuming and dispatching (the database, bus and gRPC server belong to the caller)."""
@@ -39,7 +48,11 @@ class CustomersRuntime:
             await self.consumer.stop()
         if self.platform_events is not None:
             await self.platform_events.stop()
+        if self.erasures is not None:
+            await self.erasures.stop()
         await self.dispatcher.stop()
+        if self.relay is not None:
+            await self.relay.release()
 
 
 async def start_customers(
@@ -60,12 +73,17 @@ async def start_customers(
         grpc_server.add(customers_pb2_grpc.add_CustomersServiceServicer_to_server, servicer, SERVICE_NAME)
     consumer = None
     platform_events = None
+    erasures = None
     if bus is not None and consume:
         consumer = JourneyConsumer(customers, bus)
         consumer.start()
         platform_events = PlatformEventsConsumer(customers, bus)
         platform_events.start()
+        erasures = ErasureConsumer(customers, bus)  # identity's erasures unlink carts and journeys
+        erasures.start()
     dispatcher = Dispatcher(customers, bus, config=config)
     dispatcher.start()
+    relay = await hold_relay(db, bus) if bus is not None else None  # publishes what the dispatcher stages
     log.info("customers service started (consumer: %s)", "on" if consumer else "off")
-    return CustomersRuntime(customers, servicer, consumer, dispatcher, platform_events)
+    return CustomersRuntime(customers, servicer, consumer, dispatcher, platform_events, relay,
+                            erasures=erasures)

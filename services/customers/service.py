@@ -48,6 +48,7 @@ from footfall.services.customers.journeys import (
     JourneyComplete,
     JourneyConfig,
     JourneyEvent,
+    natural_ids,
 )
 from footfall.services.customers.models import (
     CUSTOMER_ENTRY,
@@ -188,8 +189,13 @@ class Customers:
 
     # ---- journeys from vision events --------------------------------------------------------------
 
-    def _builder(self, camera_id: str, state: dict[str, Any] | None) -> JourneyBuilder:
-        return JourneyBuilder.from_state(state, camera_id, config=self.config.journey, rules=self.rules)
+    def _builder(self, org: str, camera_id: str, state: dict[str, Any] | None) -> JourneyBuilder:
+        # Natural ids: a visit rebuilt from replayed events keeps its session id, hence its journey row and
+        # event ids (see store.insert_active_journey / complete_journey / add_event).
+        return JourneyBuilder.from_state(
+            state, camera_id, config=self.config.journey, rules=self.rules,
+            id_factory=natural_ids(f"{org}/{camera_id}"),
+        )
 
     async def apply_vision_events(self, org: str, events: Sequence[VisionEvent]) -> list[JourneyEvent]:
         """Apply vision events (any cameras, any order, redeliveries included) exactly once."""
@@ -203,7 +209,7 @@ class Customers:
                 todo = sorted((e for e in group if e.event_id in fresh), key=lambda e: (e.time, e.kind != "zone_entered"))
                 if not todo:
                     continue
-                builder = self._builder(camera_id, await store.lock_builder_state(conn, org, camera_id))
+                builder = self._builder(org, camera_id, await store.lock_builder_state(conn, org, camera_id))
                 produced: list[JourneyEvent] = []
                 for ev in todo:
                     produced += self._apply(builder, ev)
@@ -234,7 +240,7 @@ class Customers:
                 state = await store.lock_builder_state(conn, org, camera_id)
                 if not state:
                     continue
-                builder = self._builder(camera_id, state)
+                builder = self._builder(org, camera_id, state)
                 elapsed = await store.builder_quiet_seconds(conn, camera_id)
                 produced = builder.advance((builder.now or 0.0) + elapsed)
                 await self._persist(conn, org, produced)
@@ -263,15 +269,20 @@ class Customers:
                 )
             else:
                 rec = await self._complete(conn, org, ev)
+                if rec is None:
+                    continue  # completed before (a replay): the first completion and its event stand
                 payload = customers_pb2.JourneyCompleted(journey=convert.journey_pb(rec))
                 await store.add_event(
                     conn, org, event_id_for(org, ev.journey.session_id, JOURNEY_COMPLETE), JOURNEY_COMPLETE,
                     ev.webhook_payload(), payload.SerializeToString(), ev.journey.exit_time or ev.journey.entry_time,
                 )
 
-    async def _complete(self, conn: Any, org: str, done: JourneyComplete) -> JourneyRecord:
-        """Store a finished journey and claim the unmatched transactions made during it."""
+    async def _complete(self, conn: Any, org: str, done: JourneyComplete) -> JourneyRecord | None:
+        """Store a finished journey and claim the unmatched transactions made during it; None when the
+        journey was already complete (a replay may carry only part of its events: it must not rewrite it)."""
         journey_id = await store.complete_journey(conn, org, done)
+        if journey_id is None:
+            return None
         rec = await store.get_journey(conn, journey_id)
         assert rec is not None
         j, w = rec.journey, self.config.match_window_s
@@ -311,6 +322,13 @@ class Customers:
             assert stored is not None
             journey = await store.get_journey(conn, stored.journey_id) if stored.journey_id else None
             return stored, journey, created
+
+    # ---- erasure -----------------------------------------------------------------------------------
+
+    async def forget_persons(self, org: str, person_ids: Sequence[str]) -> int:
+        """Unlink identity's erased persons from carts and journeys (see erasure.py); rows changed."""
+        async with self.db.tenant(org) as conn:
+            return await store.unlink_persons(conn, person_ids)
 
     # ---- queries ------------------------------------------------------------------------------------
 

@@ -94,41 +94,51 @@ def _filter_sql(f: JourneyFilter) -> tuple[str, list[Any]]:
 
 # ---- journeys ----------------------------------------------------------------------------------------
 
+def _first(track_keys: Sequence[str]) -> str | None:
+    return track_keys[0] if track_keys else None
+
+
 async def insert_active_journey(conn: Conn, org: str, entry: CustomerEntry) -> int:
-    """The row of a newly confirmed visit (idempotent by session id); returns its id."""
+    """The row of a newly confirmed visit (idempotent by session id, which online derives from the natural
+    key: organisation, camera and first track key); returns its id."""
     cur = await conn.execute(
-        """INSERT INTO journeys (org_id, customer_id, session_id, camera_id, entry_time, behavior, conversion)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)
+        """INSERT INTO journeys (org_id, customer_id, session_id, camera_id, track_key, entry_time, behavior,
+                                 conversion)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (org_id, session_id) DO UPDATE SET updated_at = journeys.updated_at
            RETURNING id""",
-        (org, entry.customer_id, entry.session_id, entry.camera_id, to_datetime(entry.timestamp), IN_PROGRESS, PENDING),
+        (org, entry.customer_id, entry.session_id, entry.camera_id, _first(entry.track_keys),
+         to_datetime(entry.timestamp), IN_PROGRESS, PENDING),
     )
     row = await cur.fetchone()
     return int(row["id"])
 
 
-async def complete_journey(conn: Conn, org: str, done: JourneyComplete) -> int:
-    """Write a finished journey (inserting it if its entry was never stored); returns its id."""
+async def complete_journey(conn: Conn, org: str, done: JourneyComplete) -> int | None:
+    """Write a finished journey (inserting it if its entry was never stored); returns its id, or None when
+    the journey was completed before: the first completion stands (a replay never rewrites a journey)."""
     j = done.journey
     cur = await conn.execute(
-        """INSERT INTO journeys (org_id, customer_id, session_id, camera_id, entry_time, exit_time, duration,
-                                 zones, zone_stays, path, dwell, behavior, conversion)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """INSERT INTO journeys (org_id, customer_id, session_id, camera_id, track_key, entry_time, exit_time,
+                                 duration, zones, zone_stays, path, dwell, behavior, conversion)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (org_id, session_id) DO UPDATE SET
                entry_time = EXCLUDED.entry_time, exit_time = EXCLUDED.exit_time, duration = EXCLUDED.duration,
                zones = EXCLUDED.zones, zone_stays = EXCLUDED.zone_stays, path = EXCLUDED.path,
                dwell = EXCLUDED.dwell, behavior = EXCLUDED.behavior, conversion = EXCLUDED.conversion,
                updated_at = now()
+           WHERE journeys.exit_time IS NULL
            RETURNING id""",
         (
-            org, j.customer_id, j.session_id, done.camera_id, to_datetime(j.entry_time), to_datetime(j.exit_time),
+            org, j.customer_id, j.session_id, done.camera_id, _first(done.track_keys),
+            to_datetime(j.entry_time), to_datetime(j.exit_time),
             j.total_duration, Jsonb(j.zones_visited), Jsonb(_stays_json(done.zone_stays)),
             Jsonb([list(p) for p in j.path_coordinates]), Jsonb(j.dwell_times), j.behavior_pattern,
             j.conversion_status,
         ),
     )
     row = await cur.fetchone()
-    return int(row["id"])
+    return int(row["id"]) if row else None
 
 
 async def set_conversion(conn: Conn, journey_id: int, conversion: str) -> None:
@@ -239,6 +249,30 @@ async def journey_stats(conn: Conn, f: JourneyFilter) -> JourneyStats:
 async def count_journeys(conn: Conn) -> int:
     cur = await conn.execute("SELECT count(*) AS n FROM journeys")
     return int((await cur.fetchone())["n"])
+
+
+async def unlink_persons(conn: Conn, person_ids: Sequence[str]) -> int:
+    """Erased persons leave carts and journeys: a cart naming a customer keeps only the customer; a cart that
+    named only the person, and the journeys recorded under the person's id, get one random anonymous id per
+    person. Returns the rows changed (0 when applied before)."""
+    if not person_ids:
+        return 0
+    cur = await conn.execute(
+        """WITH erased AS MATERIALIZED (
+               SELECT p AS person_id, 'erased-' || replace(gen_random_uuid()::text, '-', '') AS anon
+               FROM unnest(%s::text[]) AS p),
+           carts_done AS (
+               UPDATE carts c
+                  SET person_id = CASE WHEN c.customer_id IS NULL THEN e.anon END, updated_at = now()
+               FROM erased e WHERE c.person_id = e.person_id RETURNING c.id),
+           journeys_done AS (
+               UPDATE journeys j SET customer_id = e.anon, updated_at = now()
+               FROM erased e WHERE j.customer_id = e.person_id RETURNING j.id)
+           SELECT (SELECT count(*) FROM carts_done) + (SELECT count(*) FROM journeys_done) AS n""",
+        (list(dict.fromkeys(person_ids)),),
+    )
+    row = await cur.fetchone()
+    return int(row["n"]) if row else 0
 
 
 # ---- transactions ------------------------------------------------------------------------------------

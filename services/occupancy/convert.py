@@ -103,6 +103,7 @@ def hourly(r: d.RollupRow) -> occupancy_pb2.HourlyOccupancy:
     return occupancy_pb2.HourlyOccupancy(
         hour=r.label, camera_id=r.camera_id, entries=r.entries, exits=r.exits, avg_occupancy=r.avg_occupancy,
         peak_occupancy=r.peak_occupancy, unique_persons=r.unique_persons,
+        utc_offset=r.utc_offset, start=r.start_iso,
     )
 
 
@@ -110,6 +111,7 @@ def daily(r: d.RollupRow) -> occupancy_pb2.DailyOccupancy:
     return occupancy_pb2.DailyOccupancy(
         date=r.label, camera_id=r.camera_id, entries=r.entries, exits=r.exits, avg_occupancy=r.avg_occupancy,
         peak_occupancy=r.peak_occupancy, peak_hour=r.peak_hour or 0, unique_persons=r.unique_persons,
+        utc_offset=r.utc_offset, start=r.start_iso,
     )
 
 

@@ -166,6 +166,14 @@ class LinePatch:
 
 DEFAULT_CONFIDENCE_THRESHOLD = 0.5
 MAX_TEXT = 200
+# The seed's camera types; "" leaves it unset.
+CAMERA_TYPES = ("entry_only", "exit_only", "bidirectional")
+
+
+def _check_camera_type(value: str) -> None:
+    if value and value not in CAMERA_TYPES:
+        allowed = ", ".join(CAMERA_TYPES)
+        raise InvalidArgument(f"camera_type must be one of {allowed} (or empty), not {value!r}")
 
 
 def validate_new_camera(spec: NewCamera) -> NewCamera:
@@ -178,6 +186,7 @@ def validate_new_camera(spec: NewCamera) -> NewCamera:
     for name in ("camera_name", "location", "camera_type"):
         if len(getattr(spec, name)) > MAX_TEXT:
             raise InvalidArgument(f"{name} is longer than {MAX_TEXT} characters")
+    _check_camera_type(spec.camera_type.strip())
     return NewCamera(
         camera_id=key, camera_name=spec.camera_name.strip() or key, location=spec.location.strip(),
         camera_type=spec.camera_type.strip(), max_occupancy=spec.max_occupancy,
@@ -195,6 +204,8 @@ def apply_camera_patch(camera: Camera, patch: CameraPatch) -> Camera:
                 raise InvalidArgument(f"{name} is longer than {MAX_TEXT} characters")
     if changes.get("camera_name") == "":
         raise InvalidArgument("camera_name cannot be empty")
+    if "camera_type" in changes:
+        _check_camera_type(changes["camera_type"])
     updated = _replace(camera, **changes)
     _check_camera_numbers(updated.max_occupancy, updated.resolution_width, updated.resolution_height)
     return updated
@@ -387,6 +398,9 @@ class CameraLedger:
 class AlertRules:
     warning_ratio: float = 0.8
     anomaly_per_minute: int = 120
+    # An open capacity alert resolves itself once the level is this fraction of capacity below the alert's
+    # threshold (hysteresis: a level hovering at the threshold does not raise and resolve in turn).
+    resolve_margin: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,6 +448,25 @@ def capacity_alert(level: int, max_occupancy: int, rules: AlertRules) -> tuple[A
     return None
 
 
+_CAPACITY = (AlertType.CAPACITY_EXCEEDED, AlertType.CAPACITY_WARNING)
+
+
+def capacity_resolved(
+    level: int, max_occupancy: int, open_alerts: set[str], rules: AlertRules,
+) -> list[AlertType]:
+    """The open capacity alerts that ``level`` resolves: those whose threshold it is ``resolve_margin`` of
+    capacity below. With capacity unset (0) every capacity alert resolves."""
+    out = []
+    for kind in _CAPACITY:
+        if kind.value not in open_alerts:
+            continue
+        exceeded = kind is AlertType.CAPACITY_EXCEEDED
+        threshold = max_occupancy if exceeded else rules.warning_ratio * max_occupancy
+        if max_occupancy <= 0 or level <= threshold - rules.resolve_margin * max_occupancy:
+            out.append(kind)
+    return out
+
+
 @dataclass(slots=True)
 class BatchResult:
     outcomes: list[CrossingOutcome] = field(default_factory=list)
@@ -445,6 +478,7 @@ class BatchResult:
     day_tracks: set[tuple[int, date, str]] = field(default_factory=set)
     min_occurred: dict[int, datetime] = field(default_factory=dict)
     recovered: set[int] = field(default_factory=set)  # cameras whose equipment_failure auto-resolves
+    resolved: set[tuple[int, AlertType]] = field(default_factory=set)  # capacity alerts that auto-resolve
     day_cache: dict[datetime, date] = field(default_factory=dict)
 
 
@@ -599,6 +633,8 @@ def _apply_one(
         alert = capacity_alert(after, cam.max_occupancy, rules)
         if alert is not None:
             _raise(cam, result, alert[0], after, alert[1])
+    if after < before and cam.open_alerts:
+        _resolve_capacity(cam, result, after, rules)
     if cam.open_alerts and _EQUIPMENT in cam.open_alerts:
         cam.open_alerts.discard(_EQUIPMENT)
         result.recovered.add(camera_id)
@@ -611,13 +647,20 @@ def _raise(cam: CameraLedger, result: BatchResult, kind: AlertType, level: int, 
     result.alerts.append(RaisedAlert(cam.camera_id, kind, level, message))
 
 
-def calibration_alerts(cam: CameraLedger, value: int, rules: AlertRules) -> list[RaisedAlert]:
-    """Alerts a calibration to `value` raises (capacity only), updating the ledger's open set."""
+def _resolve_capacity(cam: CameraLedger, result: BatchResult, level: int, rules: AlertRules) -> None:
+    for kind in capacity_resolved(level, cam.max_occupancy, cam.open_alerts, rules):
+        cam.open_alerts.discard(kind.value)
+        result.resolved.add((cam.camera_id, kind))
+
+
+def calibration_alerts(cam: CameraLedger, value: int, rules: AlertRules) -> BatchResult:
+    """Alerts a calibration to `value` raises or resolves (capacity only), updating the ledger's open set."""
     result = BatchResult()
     alert = capacity_alert(value, cam.max_occupancy, rules)
     if alert is not None:
         _raise(cam, result, alert[0], value, alert[1])
-    return result.alerts
+    _resolve_capacity(cam, result, value, rules)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -701,6 +744,30 @@ class RollupRow:
     peak_occupancy: int
     peak_hour: int | None
     unique_persons: int
+    # The IANA zone the period is local to: with it, the start's UTC offset tells apart the two hours that
+    # share a label on the day clocks go back.
+    time_zone: str = "UTC"
+
+    @property
+    def local_start(self) -> datetime:
+        return self.period_start.astimezone(ZoneInfo(self.time_zone))
+
+    @property
+    def utc_offset(self) -> str:
+        """``+HH:MM`` (or ``-HH:MM``) at the period's start."""
+        return utc_offset_text(self.local_start)
+
+    @property
+    def start_iso(self) -> str:
+        """The period's start as ISO 8601 local time with its offset."""
+        return self.local_start.isoformat()
+
+
+def utc_offset_text(local: datetime) -> str:
+    offset = local.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def zone(name: str) -> ZoneInfo:
@@ -856,7 +923,7 @@ def build_rollups(
             if events:
                 rows.append(RollupRow(level, a, b, _label(level, a, tz), camera_id, entries, exits,
                                       round(sum(avgs) / len(avgs), 2) if avgs else 0.0, peak, None,
-                                      unique.get(i, 0)))
+                                      unique.get(i, 0), tz.key))
         return rows
     stats = summarize_periods(edges, buckets, initial_level=initial_level, first_data=first_data, now=now)
     for i, s in enumerate(stats):
@@ -864,7 +931,7 @@ def build_rollups(
             continue
         peak_hour = s.peak_at.astimezone(tz).hour if (level is Level.DAILY and s.peak_at is not None) else None
         rows.append(RollupRow(level, s.start, s.end, _label(level, s.start, tz), camera_id, s.entries, s.exits,
-                              round(s.avg, 2), s.peak, peak_hour, unique.get(i, 0)))
+                              round(s.avg, 2), s.peak, peak_hour, unique.get(i, 0), tz.key))
     return rows
 
 

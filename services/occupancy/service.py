@@ -11,18 +11,18 @@ import asyncio
 import base64
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from footfall.v1 import occupancy_pb2
-from prometheus_client import Counter as MetricCounter
 
 from footfall.services.core.config import Settings
 from footfall.services.core.db import Database
 from footfall.services.core.errors import InvalidArgument, NotFound, Unavailable
 from footfall.services.core.events import EventBus
 from footfall.services.core.idempotency import claim_events
+from footfall.services.core.metrics import CROSSING_OUTCOMES, CROSSINGS, OCCUPANCY, OCCUPANCY_ALERTS
 from footfall.services.occupancy import convert, rollups
 from footfall.services.occupancy.alerts import ALERT_RAISED, SERVICE, UPDATED, Notifier
 from footfall.services.occupancy.live_cache import LiveCache
@@ -71,11 +71,15 @@ SOURCE_STATUS_CONSUMER = "occupancy-source-status"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
-CROSSINGS = MetricCounter(
-    "footfall_occupancy_crossings", "Crossing events by outcome (applied, duplicate, ignored, rejected)",
-    ["outcome"],
-)
-ALERTS = MetricCounter("footfall_occupancy_alerts", "Occupancy alerts raised", ["alert_type"])
+
+def _observe(org: str, cams: Iterable[CameraLedger], outcomes: Iterable[tuple[CrossingOutcome, Crossing]]) -> None:
+    """Prometheus: committed occupancy per camera and the crossings that moved it (labels from stored keys)."""
+    for cam in cams:
+        if cam.changed:
+            OCCUPANCY.labels(org, cam.camera_key).set(cam.current)
+    for o, c in outcomes:
+        if o.applied and c.direction is not None:
+            CROSSINGS.labels(org, c.camera_key, c.direction.value).inc()
 
 
 def encode_page_token(last_id: int) -> str:
@@ -128,7 +132,8 @@ class OccupancyService:
         self.tz_name = settings.timezone
         self.tz = zone(settings.timezone)
         self.rules = AlertRules(warning_ratio=settings.capacity_warning_ratio,
-                                anomaly_per_minute=settings.anomaly_crossings_per_minute)
+                                anomaly_per_minute=settings.anomaly_crossings_per_minute,
+                                resolve_margin=settings.capacity_resolve_margin)
         self.clock = clock or (lambda: datetime.now(UTC))
         # Concurrent transactions per large batch (see apply_crossings); at most the pool's size.
         self.partitions = max(1, min(2, settings.database_pool_size // 2))
@@ -145,11 +150,12 @@ class OccupancyService:
         return camera
 
     async def list_cameras(self, org: str, *, include_inactive: bool = False, size: int = 0,
-                           token: str = "") -> tuple[list[Camera], str]:
+                           token: str = "", camera_key: str = "") -> tuple[list[Camera], str]:
         limit = page_size(size)
         async with self.db.tenant(org) as conn:
             cameras = await self.store.list_cameras(conn, include_inactive=include_inactive,
-                                                    after_id=decode_page_token(token), limit=limit + 1)
+                                                    after_id=decode_page_token(token), limit=limit + 1,
+                                                    camera_key=camera_key)
         more = len(cameras) > limit
         cameras = cameras[:limit]
         return cameras, encode_page_token(cameras[-1].id) if more else ""
@@ -161,7 +167,25 @@ class OccupancyService:
     async def update_camera(self, org: str, camera_id: int, patch: CameraPatch) -> Camera:
         async with self.db.tenant(org) as conn:
             camera = await self._camera(conn, camera_id, lock=True)
-            return await self.store.update_camera(conn, apply_camera_patch(camera, patch))
+            updated = await self.store.update_camera(conn, apply_camera_patch(camera, patch))
+        await self._config_changed(org, updated)
+        return updated
+
+    async def _config_changed(self, org: str, camera: Camera) -> None:
+        """Tell running vision streams (core NATS, after the commit) that the camera's lines or settings
+        changed: they re-read them within a second. Best effort: a stream also reads them when it starts."""
+        if self.bus is None:
+            return
+        from footfall.v1 import events_pb2
+
+        from footfall.services.core.timestamps import to_timestamp
+
+        payload = events_pb2.CameraConfigChanged(camera_id=camera.camera_id, camera_db_id=camera.id,
+                                                 occurred_at=to_timestamp(self.clock()))
+        try:
+            await self.bus.notify(self.bus.live_subject(org, SERVICE, "camera_config_changed"), payload)
+        except Exception as err:  # noqa: BLE001 - the change is committed; streams re-read lines on start
+            log.warning("could not announce the new configuration of camera %s: %s", camera.camera_id, err)
 
     async def _camera(self, conn, camera_id: int, *, lock: bool = False) -> Camera:  # type: ignore[no-untyped-def]
         camera = await self.store.get_camera(conn, camera_id, lock=lock)
@@ -174,7 +198,9 @@ class OccupancyService:
     async def create_line(self, org: str, spec: NewLine) -> Line:
         async with self.db.tenant(org) as conn:
             camera = await self._camera(conn, spec.camera_id)
-            return await self.store.insert_line(conn, org, validate_new_line(spec, camera))
+            line = await self.store.insert_line(conn, org, validate_new_line(spec, camera))
+        await self._config_changed(org, camera)
+        return line
 
     async def list_lines(self, org: str, camera_id: int, *, size: int = 0, token: str = "") -> tuple[list[Line], str]:
         limit = page_size(size)
@@ -198,7 +224,9 @@ class OccupancyService:
             if line is None:
                 raise NotFound(f"Line {line_id} not found")
             camera = await self._camera(conn, line.camera_id)
-            return await self.store.update_line(conn, apply_line_patch(line, patch, camera))
+            updated = await self.store.update_line(conn, apply_line_patch(line, patch, camera))
+        await self._config_changed(org, camera)
+        return updated
 
     # ------------------------------------------------------------------------------------ crossings
 
@@ -256,8 +284,11 @@ class OccupancyService:
                 self._count_unique(cams, await self.store.insert_day_tracks(conn, org, result.day_tracks))
             await self.store.save_ledgers(conn, list(cams.values()))
             alerts = await self.store.insert_alerts(conn, org, result.alerts) if result.alerts else []
+            await self.notifier.stage(conn, org, alerts)
             if result.recovered:
                 await self.store.resolve_open_alerts(conn, sorted(result.recovered), AlertType.EQUIPMENT_FAILURE)
+            if result.resolved:
+                await self.store.resolve_alerts(conn, result.resolved)
             rejected = [(o, c) for o, c in zip(result.outcomes, crossings, strict=True) if o.outcome is Outcome.REJECTED]
             if rejected:
                 await self.store.record_rejections(
@@ -266,7 +297,8 @@ class OccupancyService:
             log.warning("org %s: crossing %s rejected: %s", org, c.event_id, o.reason)
         counts = Counter(o.outcome.value for o in result.outcomes)
         for outcome, n in counts.items():
-            CROSSINGS.labels(outcome).inc(n)
+            CROSSING_OUTCOMES.labels(outcome).inc(n)
+        _observe(org, cams.values(), zip(result.outcomes, crossings, strict=True))
         today = now.astimezone(self.tz).date()
         changed = [c.live(today) for c in cams.values() if c.changed]
         self.live_cache.put(org, changed, today)
@@ -406,8 +438,11 @@ class OccupancyService:
                 events=1, close=value, close_seq=cam.last_seq, peak=value)})
             await self.store.save_ledgers(conn, [cam])
             raised = calibration_alerts(cam, value, self.rules)
-            alerts = await self.store.insert_alerts(conn, org, raised) if raised else []
+            alerts = await self.store.insert_alerts(conn, org, raised.alerts) if raised.alerts else []
+            await self.store.resolve_alerts(conn, raised.resolved)
+            await self.notifier.stage(conn, org, alerts)
         log.info("org %s: camera %s calibrated from %s to %s (%s)", org, camera_id, before, value, notes)
+        _observe(org, [cam], ())
         today = now.astimezone(self.tz).date()
         self.live_cache.put(org, [cam.live(today)], today)
         await self.notifier.occupancy(org, [cam.live(today)])
@@ -529,6 +564,7 @@ class OccupancyService:
                     pending.append(RaisedAlert(cam.camera_id, AlertType.EQUIPMENT_FAILURE, cam.current,
                                                equipment_failure_message(cam.camera_key, silent_for)))
                 alerts = await self.store.insert_alerts(conn, org, pending)
+                await self.notifier.stage(conn, org, alerts)
             await self._announce(org, alerts)
             raised += alerts
         return raised
@@ -564,6 +600,7 @@ class OccupancyService:
                     recovered.append(cam.camera_id)
                     pending = [p for p in pending if p.camera_id != cam.camera_id]
             raised = await self.store.insert_alerts(conn, org, pending)
+            await self.notifier.stage(conn, org, raised)
             if recovered:
                 await self.store.resolve_open_alerts(conn, recovered, AlertType.EQUIPMENT_FAILURE)
                 await self.store.save_ledgers(conn, [c for c in ledgers.values() if c.camera_id in recovered])
@@ -572,7 +609,7 @@ class OccupancyService:
 
     async def _announce(self, org: str, alerts: Sequence[Alert]) -> None:
         for a in alerts:
-            ALERTS.labels(a.alert_type.value).inc()
+            OCCUPANCY_ALERTS.labels(a.alert_type.value).inc()
         await self.notifier.alerts(org, alerts)
 
     # ------------------------------------------------------------------------------------ upkeep

@@ -112,11 +112,12 @@ class OccupancyStore:
         row = await cur.fetchone()
         return _camera(row) if row else None
 
-    async def list_cameras(self, conn: Conn, *, include_inactive: bool, after_id: int, limit: int) -> list[Camera]:
-        cur = await conn.execute(
+    async def list_cameras(self, conn: Conn, *, include_inactive: bool, after_id: int, limit: int,
+                           camera_key: str = "") -> list[Camera]:
+        cur = await conn.execute(  # camera_key: one camera by its external key (the unique key's index)
             f"""SELECT {_CAMERA_COLS} FROM occupancy_cameras
-                WHERE id > %s AND (%s OR is_active) ORDER BY id LIMIT %s""",
-            (after_id, include_inactive, limit),
+                WHERE id > %s AND (%s OR is_active) AND (%s = '' OR camera_key = %s) ORDER BY id LIMIT %s""",
+            (after_id, include_inactive, camera_key, camera_key, limit),
         )
         return [_camera(r) for r in await cur.fetchall()]
 
@@ -386,6 +387,16 @@ class OccupancyStore:
         )
         return [_alert(r) for r in await cur.fetchall()]
 
+    async def resolve_alerts(self, conn: Conn, resolved: Iterable[tuple[int, AlertType]]) -> list[Alert]:
+        """Resolve the open alerts of these (camera, type) pairs: capacity alerts the level fell back from."""
+        out: list[Alert] = []
+        by_type: dict[AlertType, list[int]] = {}
+        for camera_id, kind in resolved:
+            by_type.setdefault(kind, []).append(camera_id)
+        for kind, cameras in by_type.items():
+            out += await self.resolve_open_alerts(conn, sorted(cameras), kind)
+        return out
+
     async def list_alerts(self, conn: Conn, camera_id: int | None, include_resolved: bool) -> list[Alert]:
         cur = await conn.execute(
             f"""SELECT {_ALERT_COLS} FROM occupancy_alerts
@@ -589,7 +600,7 @@ class OccupancyStore:
             (camera_id, level.value, tz, start, end),
         )
         return [RollupRow(level, r["period_start"], r["period_end"], r["label"], camera_id, r["entries"], r["exits"],
-                          r["avg_occupancy"], r["peak_occupancy"], r["peak_hour"], r["unique_persons"])
+                          r["avg_occupancy"], r["peak_occupancy"], r["peak_hour"], r["unique_persons"], tz)
                 for r in await cur.fetchall()]
 
     # --------------------------------------------------------------------------- platform (system) jobs

@@ -33,6 +33,10 @@ PETS_ZONES = {
 }
 GT_PEOPLE = 19
 GT_PEAK = 8
+# What this tracker measured on the video (confidence 0.35, door x=240): 16 customers, door 14 in / 17 out
+# (ground truth: 19 people, 14 / 18). A change that moves any of them by more than 2 fails here on purpose.
+MEASURED_CUSTOMERS = 16
+MEASURED_DOOR = {"in": 14, "out": 17}
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +58,12 @@ def pets(pets_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Customer
 @pytest.mark.data
 def test_pets_totals_are_plausible(pets: CustomerTracker) -> None:
     print("PETS:", pets.summary())
-    assert abs(pets.total_customers - GT_PEOPLE) <= 6, pets.total_customers
+    assert abs(pets.total_customers - MEASURED_CUSTOMERS) <= 2, pets.total_customers
     assert GT_PEAK - 2 <= pets.peak_occupancy <= GT_PEAK + 3, pets.peak_occupancy
     assert len(pets.completed_journeys) == pets.total_customers == len(pets.entries_seen)  # type: ignore[attr-defined]
     assert pets.active_customers == {}  # the file ended: every visit completed
     counts = pets.line_counts["door"]
-    assert 10 <= counts["in"] <= 18 and 13 <= counts["out"] <= 23  # ground truth: 14 and 18
+    assert abs(counts["in"] - MEASURED_DOOR["in"]) <= 2 and abs(counts["out"] - MEASURED_DOOR["out"]) <= 2, counts
     assert pets.frames_processed == 795
 
 

@@ -172,8 +172,8 @@ async def test_history_alerts_and_aggregation(client: httpx.AsyncClient) -> None
     query = """
       query($id: ID!) {
         hourlyOccupancy(cameraId: $id, days: 2, timeZone: "UTC") { totalCount nodes {
-          hour cameraId entries exits peakOccupancy uniquePersons avgOccupancy } }
-        dailyOccupancy(cameraId: $id) { nodes { date entries peakHour } }
+          hour cameraId entries exits peakOccupancy uniquePersons avgOccupancy utcOffset start } }
+        dailyOccupancy(cameraId: $id) { nodes { date entries peakHour utcOffset start } }
         monthlyOccupancy(cameraId: $id, months: 2) { nodes { period entries avgDailyOccupancy } }
         camera(id: $id) { hourly(timeZone: "Asia/Kolkata") { nodes { hour } } daily { nodes { date } }
                           monthly { nodes { period } } logs { nodes { entryCount } } }
@@ -186,6 +186,7 @@ async def test_history_alerts_and_aggregation(client: httpx.AsyncClient) -> None
     row = next(h for h in data["hourlyOccupancy"]["nodes"] if h["hour"] == at.strftime("%Y-%m-%d %H:00"))
     assert (row["cameraId"], row["entries"], row["exits"], row["peakOccupancy"], row["uniquePersons"]) == (
         "GATE_A", 3, 0, 3, 3)
+    assert (row["utcOffset"], row["start"]) == ("+00:00", at.strftime("%Y-%m-%dT%H:00:00+00:00"))
     assert data["hourlyOccupancy"]["totalCount"] == len(data["hourlyOccupancy"]["nodes"])
     daily = data["dailyOccupancy"]["nodes"]
     assert next(d for d in daily if d["date"] == at.strftime("%Y-%m-%d"))["entries"] == 3

@@ -81,6 +81,7 @@ async def test_duplicate_camera_is_409_with_the_seed_detail(client: httpx.AsyncC
         {"camera_id": "X", "max_occupancy": "lots"},  # wrong type
         {"camera_id": "X", "max_occupancy": -5},  # the domain refuses it
         {"camera_id": "has space"},  # the domain refuses it
+        {"camera_id": "X", "camera_type": "weird"},  # not one of the seed's camera types
         [1, 2, 3],  # not an object
     ],
 )
@@ -134,6 +135,8 @@ async def test_update_camera_changes_only_the_fields_given(client: httpx.AsyncCl
     assert (await client.put(f"{API}/cameras/999999999", json={"camera_name": "x"})).status_code == 404
     assert (await client.put(f"{API}/cameras/{camera['id']}", json={"max_occupancy": -1})).status_code == 400
     assert (await client.put(f"{API}/cameras/{camera['id']}", json={"max_occupancy": "x"})).status_code == 400
+    r = await client.put(f"{API}/cameras/{camera['id']}", json={"camera_type": "weird"})
+    assert r.status_code == 400 and "camera_type must be one of entry_only, exit_only, bidirectional" in r.text
     assert (await client.put(f"{API}/cameras/nope", json={})).status_code == 422
 
 
@@ -390,7 +393,10 @@ async def test_hourly_daily_monthly(client: httpx.AsyncClient) -> None:
         "avg_occupancy",
         "peak_occupancy",
         "unique_persons",
+        "utc_offset",
+        "start",
     }
+    assert row["utc_offset"] == "+00:00" and row["start"] == at.strftime("%Y-%m-%dT%H:00:00+00:00")
     assert (row["camera_id"], row["entries"], row["exits"], row["peak_occupancy"], row["unique_persons"]) == (
         cid,
         3,
@@ -412,6 +418,8 @@ async def test_hourly_daily_monthly(client: httpx.AsyncClient) -> None:
         "peak_occupancy",
         "peak_hour",
         "unique_persons",
+        "utc_offset",
+        "start",
     }
     assert (day["entries"], day["exits"], day["peak_occupancy"], day["peak_hour"]) == (3, 1, 3, at.hour)
 
@@ -440,6 +448,9 @@ async def test_history_in_a_time_zone(client: httpx.AsyncClient) -> None:
         local = at.astimezone(ZoneInfo(tz))
         hours = await _eventually(client, f"{API}/cameras/{camera['id']}/hourly", {"tz": tz})
         assert local.strftime("%Y-%m-%d %H:00") in {h["hour"] for h in hours}, (tz, hours)
+        row = next(h for h in hours if h["hour"] == local.strftime("%Y-%m-%d %H:00"))
+        assert row["start"] == local.replace(minute=0, second=0, microsecond=0).isoformat()
+        assert row["utc_offset"] == row["start"][-6:]
         days = await _eventually(client, f"{API}/cameras/{camera['id']}/daily", {"tz": tz})
         assert next(d for d in days if d["date"] == local.strftime("%Y-%m-%d"))["peak_hour"] == local.hour
     r = await client.get(f"{API}/cameras/{camera['id']}/hourly", params={"tz": "Mars/Olympus"})

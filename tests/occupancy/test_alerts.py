@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from footfall.v1 import common_pb2
+
 from footfall.services.core.db import Database
+from footfall.services.core.errors import InvalidArgument
 from footfall.services.core.events import EventBus
 from footfall.services.occupancy import start_occupancy
 from footfall.services.occupancy.domain import (
@@ -17,7 +21,7 @@ from footfall.services.occupancy.domain import (
     NewLine,
 )
 from footfall.services.occupancy.service import OccupancyService
-from tests.occupancy.conftest import eventually, make_settings, unique_org_id
+from tests.occupancy.conftest import crossing_event, eventually, make_settings, unique_org_id
 
 IN, OUT = CrossingDirection.IN, CrossingDirection.OUT
 
@@ -129,3 +133,63 @@ async def test_resolve_then_raise_again(service: OccupancyService) -> None:
     await service.apply_crossings(org, crossings(1, OUT, start=1))
     assert len(await service.list_alerts(org)) == 1
     assert len(await service.list_alerts(org, include_resolved=True)) == 2
+
+
+async def test_capacity_alerts_resolve_once_occupancy_falls_back_by_the_margin(
+    database: Database, event_bus: EventBus,
+) -> None:
+    """Through the real NATS consumer: raised on the way up, resolved 10 % of capacity below each threshold."""
+    runtime = await start_occupancy(make_settings(capacity_resolve_margin=0.1), database, event_bus, None,
+                                    schedule=False, ack_wait_s=3)
+    try:
+        org, service = unique_org_id(), runtime.service
+        cam = await camera(service, org, max_occupancy=10)
+        published = 0
+
+        async def move(n: int, direction: int) -> None:
+            nonlocal published
+            for _ in range(n):
+                await event_bus.publish(crossing_event(org, "GATE_A", "door", direction))
+            published += n
+
+            async def applied() -> bool:
+                live = await service.live(org, cam)
+                return live.total_entries + live.total_exits == published
+
+            await eventually(applied)
+
+        def state(alerts: list) -> list[tuple[AlertType, bool]]:  # type: ignore[type-arg]
+            return sorted((a.alert_type, a.is_resolved) for a in alerts)
+
+        IN_, OUT_ = common_pb2.CROSSING_DIRECTION_IN, common_pb2.CROSSING_DIRECTION_OUT
+        await move(11, IN_)  # 11 > 10: warning and exceeded
+        assert set(await open_alerts(service, org)) == {AlertType.CAPACITY_WARNING, AlertType.CAPACITY_EXCEEDED}
+        await move(1, OUT_)  # 10: at capacity, not 10 % below it
+        assert set(await open_alerts(service, org)) == {AlertType.CAPACITY_WARNING, AlertType.CAPACITY_EXCEEDED}
+        await move(1, OUT_)  # 9 <= 10 - 1: exceeded resolves; the warning (above 8) stays
+        assert set(await open_alerts(service, org)) == {AlertType.CAPACITY_WARNING}
+        await move(1, OUT_)  # 8: not yet 1 below the warning threshold
+        assert set(await open_alerts(service, org)) == {AlertType.CAPACITY_WARNING}
+        await move(1, OUT_)  # 7 <= 8 - 1: resolved
+        assert await open_alerts(service, org) == {}
+        assert state(await service.list_alerts(org, include_resolved=True)) == [
+            (AlertType.CAPACITY_EXCEEDED, True), (AlertType.CAPACITY_WARNING, True)]
+        await move(2, IN_)  # 9 again: a new warning
+        assert set(await open_alerts(service, org)) == {AlertType.CAPACITY_WARNING}
+        assert len(await service.list_alerts(org, include_resolved=True)) == 3
+        # A calibration after a headcount resolves too.
+        await service.calibrate(org, cam, 3, "headcount")
+        assert await open_alerts(service, org) == {}
+    finally:
+        await runtime.stop()
+
+
+async def test_camera_type_must_be_one_of_the_seed_values(service: OccupancyService) -> None:
+    org = unique_org_id()
+    with pytest.raises(InvalidArgument, match="camera_type must be one of entry_only, exit_only, bidirectional"):
+        await service.create_camera(org, NewCamera("GATE_W", camera_type="weird"))
+    cam = await service.create_camera(org, NewCamera("GATE_E", camera_type="exit_only"))
+    with pytest.raises(InvalidArgument, match="not 'weird'"):
+        await service.update_camera(org, cam.id, CameraPatch(camera_type="weird"))
+    assert (await service.update_camera(org, cam.id, CameraPatch(camera_type="bidirectional"))).camera_type == \
+        "bidirectional"

@@ -9,6 +9,7 @@ import grpc
 import pytest
 from footfall.v1 import common_pb2, occupancy_pb2
 
+from footfall.services.occupancy import OccupancyRuntime
 from tests.occupancy.conftest import Api, create_camera, create_line
 
 IN, OUT = common_pb2.CROSSING_DIRECTION_IN, common_pb2.CROSSING_DIRECTION_OUT
@@ -56,6 +57,10 @@ async def test_cameras_create_get_list_update(api: Api) -> None:
     await expect_code(api.UpdateCamera(id=camera.id, max_occupancy=-5), grpc.StatusCode.INVALID_ARGUMENT)
     await expect_code(api.UpdateCamera(id=999_999_999, camera_name="x"), grpc.StatusCode.NOT_FOUND)
     await expect_code(api.CreateCamera(camera_id=""), grpc.StatusCode.INVALID_ARGUMENT)
+    weird = await expect_code(api.CreateCamera(camera_id="GATE_W", camera_type="weird"),
+                              grpc.StatusCode.INVALID_ARGUMENT)
+    assert weird == "camera_type must be one of entry_only, exit_only, bidirectional (or empty), not 'weird'"
+    await expect_code(api.UpdateCamera(id=camera.id, camera_type="weird"), grpc.StatusCode.INVALID_ARGUMENT)
 
     minimal = (await api.CreateCamera(camera_id="GATE_B")).camera  # the seed's curl example names no camera
     assert minimal.camera_name == "GATE_B"
@@ -184,7 +189,9 @@ async def test_facility_live_and_stats(api: Api) -> None:
 async def test_calibration_and_logs(api: Api) -> None:
     camera, _ = await seed_camera(api)
     now = datetime.now(UTC)
+    # On a 5-minute boundary: the five crossings 0-4 s after it share one bucket whatever the time now.
     start = now - timedelta(minutes=30)
+    start = start.replace(minute=start.minute - start.minute % 5, second=0, microsecond=0)
     for i in range(5):
         await cross(api, f"e{i}", at=start + timedelta(seconds=i), track=f"p{i % 3}")
     await cross(api, "x1", OUT, at=start + timedelta(minutes=10))
@@ -207,7 +214,8 @@ async def test_calibration_and_logs(api: Api) -> None:
     await expect_code(api.ListOccupancyLogs(camera_id=999_999_999), grpc.StatusCode.NOT_FOUND)
 
 
-async def test_rollup_rpcs_and_trigger_aggregation(api: Api) -> None:
+async def test_rollup_rpcs_and_trigger_aggregation(grpc_runtime: tuple[OccupancyRuntime, Api]) -> None:
+    runtime, api = grpc_runtime
     camera, _ = await seed_camera(api)
     at = datetime.now(UTC) - timedelta(hours=1)
     for i in range(4):
@@ -224,8 +232,14 @@ async def test_rollup_rpcs_and_trigger_aggregation(api: Api) -> None:
     assert accepted.level == occupancy_pb2.AGGREGATION_LEVEL_HOURLY and accepted.timestamp.seconds > 0
     await api.TriggerAggregation()  # every camera, every level
     await expect_code(api.TriggerAggregation(camera_id=999_999_999), grpc.StatusCode.NOT_FOUND)
-    # the results do not change once periods are materialized
-    await asyncio.sleep(0)
+    # the results do not change once periods are materialized: wait for the background aggregations, which
+    # must have materialized the closed hour (an aggregation that failed wrote nothing, and logged why)
+    await runtime.service.wait_background()
+    async with runtime.service.db.tenant(api.org) as conn:
+        cur = await conn.execute(
+            "SELECT level, count(*) AS n FROM occupancy_rollups WHERE camera_id = %s GROUP BY level", (camera.id,))
+        materialized = {r["level"]: r["n"] for r in await cur.fetchall()}
+    assert materialized.get("hourly", 0) >= 1, materialized
     assert (await api.ListHourlyOccupancy(camera_id=camera.id, days=7)).hours == hourly
     await expect_code(api.ListHourlyOccupancy(camera_id=camera.id, time_zone="Mars/Base"), grpc.StatusCode.INVALID_ARGUMENT)
     await expect_code(api.ListDailyOccupancy(camera_id=999_999_999), grpc.StatusCode.NOT_FOUND)

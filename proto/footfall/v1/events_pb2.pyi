@@ -544,3 +544,36 @@ class IdentityErased(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__customer_id) -> _WhichOneofReturnType__customer_id | None: ...
 
 Global___IdentityErased: _TypeAlias = IdentityErased  # noqa: Y015
+
+@_typing.final
+class CameraConfigChanged(_message.Message):
+    """`live.footfall.<org>.occupancy.camera_config_changed` (core NATS, outside the stream): a camera's counting
+    lines or settings changed in the occupancy service. Vision re-reads the lines of a running stream that
+    counts on the occupancy lines, so an edit reaches it within a second.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CAMERA_ID_FIELD_NUMBER: _builtins.int
+    CAMERA_DB_ID_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    camera_id: _builtins.str
+    """The camera's external key (e.g. `GATE_A`)."""
+    camera_db_id: _builtins.int
+    """The occupancy service's camera id."""
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        camera_id: _builtins.str = ...,
+        camera_db_id: _builtins.int = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_db_id", b"camera_db_id", "camera_id", b"camera_id", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CameraConfigChanged: _TypeAlias = CameraConfigChanged  # noqa: Y015

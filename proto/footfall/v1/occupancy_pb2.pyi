@@ -289,6 +289,8 @@ class HourlyOccupancy(_message.Message):
     AVG_OCCUPANCY_FIELD_NUMBER: _builtins.int
     PEAK_OCCUPANCY_FIELD_NUMBER: _builtins.int
     UNIQUE_PERSONS_FIELD_NUMBER: _builtins.int
+    UTC_OFFSET_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
     hour: _builtins.str
     """Local wall-clock hour start, `YYYY-MM-DD HH:00`."""
     camera_id: _builtins.int
@@ -297,6 +299,10 @@ class HourlyOccupancy(_message.Message):
     avg_occupancy: _builtins.float
     peak_occupancy: _builtins.int
     unique_persons: _builtins.int
+    utc_offset: _builtins.str
+    """The hour's UTC offset, `+HH:MM`: on the day clocks go back two hours share `hour`, never this pair."""
+    start: _builtins.str
+    """The hour's start, ISO 8601 local time with its offset (`2025-10-26T02:00:00+01:00`)."""
     def __init__(
         self,
         *,
@@ -307,10 +313,12 @@ class HourlyOccupancy(_message.Message):
         avg_occupancy: _builtins.float = ...,
         peak_occupancy: _builtins.int = ...,
         unique_persons: _builtins.int = ...,
+        utc_offset: _builtins.str = ...,
+        start: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["avg_occupancy", b"avg_occupancy", "camera_id", b"camera_id", "entries", b"entries", "exits", b"exits", "hour", b"hour", "peak_occupancy", b"peak_occupancy", "unique_persons", b"unique_persons"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avg_occupancy", b"avg_occupancy", "camera_id", b"camera_id", "entries", b"entries", "exits", b"exits", "hour", b"hour", "peak_occupancy", b"peak_occupancy", "start", b"start", "unique_persons", b"unique_persons", "utc_offset", b"utc_offset"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -328,6 +336,8 @@ class DailyOccupancy(_message.Message):
     PEAK_OCCUPANCY_FIELD_NUMBER: _builtins.int
     PEAK_HOUR_FIELD_NUMBER: _builtins.int
     UNIQUE_PERSONS_FIELD_NUMBER: _builtins.int
+    UTC_OFFSET_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
     date: _builtins.str
     """Local date, `YYYY-MM-DD`."""
     camera_id: _builtins.int
@@ -338,6 +348,10 @@ class DailyOccupancy(_message.Message):
     peak_hour: _builtins.int
     """Local hour (0-23) of the first peak."""
     unique_persons: _builtins.int
+    utc_offset: _builtins.str
+    """UTC offset at the day's start, `+HH:MM`."""
+    start: _builtins.str
+    """The day's start, ISO 8601 local time with its offset."""
     def __init__(
         self,
         *,
@@ -349,10 +363,12 @@ class DailyOccupancy(_message.Message):
         peak_occupancy: _builtins.int = ...,
         peak_hour: _builtins.int = ...,
         unique_persons: _builtins.int = ...,
+        utc_offset: _builtins.str = ...,
+        start: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["avg_occupancy", b"avg_occupancy", "camera_id", b"camera_id", "date", b"date", "entries", b"entries", "exits", b"exits", "peak_hour", b"peak_hour", "peak_occupancy", b"peak_occupancy", "unique_persons", b"unique_persons"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avg_occupancy", b"avg_occupancy", "camera_id", b"camera_id", "date", b"date", "entries", b"entries", "exits", b"exits", "peak_hour", b"peak_hour", "peak_occupancy", b"peak_occupancy", "start", b"start", "unique_persons", b"unique_persons", "utc_offset", b"utc_offset"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -537,20 +553,26 @@ class ListCamerasRequest(_message.Message):
     INCLUDE_INACTIVE_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    CAMERA_KEY_FIELD_NUMBER: _builtins.int
     include_inactive: _builtins.bool
     """Include cameras that are not active."""
     page_size: _builtins.int
     page_token: _builtins.str
+    camera_key: _builtins.str
+    """Only the camera with this external key (e.g. `GATE_A`), so a camera is found by its key in one call;
+    empty: every camera.
+    """
     def __init__(
         self,
         *,
         include_inactive: _builtins.bool = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        camera_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_inactive", b"include_inactive", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_key", b"camera_key", "include_inactive", b"include_inactive", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,15 +26,15 @@ from footfall.v1 import common_pb2 as footfall_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x66ootfall/v1/vision.proto\x12\x0b\x66ootfall.v1\x1a\x18\x66ootfall/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x01\n\x0c\x43ountingLine\x12\x0f\n\x07line_id\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12!\n\x05start\x18\x03 \x01(\x0b\x32\x12.footfall.v1.Point\x12\x1f\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x12.footfall.v1.Point\x12-\n\tdirection\x18\x05 \x01(\x0e\x32\x1a.footfall.v1.LineDirection\x12\x1a\n\rhysteresis_px\x18\x06 \x01(\x01H\x00\x88\x01\x01\x42\x10\n\x0e_hysteresis_px\"8\n\x04Zone\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x06points\x18\x02 \x03(\x0b\x32\x12.footfall.v1.Point\"=\n\x0b\x42oundingBox\x12\n\n\x02x1\x18\x01 \x01(\x01\x12\n\n\x02y1\x18\x02 \x01(\x01\x12\n\n\x02x2\x18\x03 \x01(\x01\x12\n\n\x02y2\x18\x04 \x01(\x01\"T\n\tLineCount\x12\x0f\n\x07line_id\x18\x01 \x01(\x03\x12\x11\n\tline_name\x18\x02 \x01(\t\x12\x10\n\x08in_count\x18\x03 \x01(\x03\x12\x11\n\tout_count\x18\x04 \x01(\x03\"\xe8\x03\n\x06Stream\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.footfall.v1.StreamStatus\x12\x15\n\rstatus_detail\x18\x04 \x01(\t\x12\x0b\n\x03\x66ps\x18\x05 \x01(\x01\x12\x0e\n\x06\x66rames\x18\x06 \x01(\x03\x12\x16\n\x0e\x66rames_skipped\x18\x07 \x01(\x03\x12(\n\x05lines\x18\x08 \x03(\x0b\x32\x19.footfall.v1.CountingLine\x12 \n\x05zones\x18\t \x03(\x0b\x32\x11.footfall.v1.Zone\x12+\n\x0bline_counts\x18\n \x03(\x0b\x32\x16.footfall.v1.LineCount\x12\x15\n\ractive_tracks\x18\x0b \x01(\x05\x12\x13\n\x0b\x66rame_width\x18\x0c \x01(\x05\x12\x14\n\x0c\x66rame_height\x18\r \x01(\x05\x12\x12\n\nsession_id\x18\x0e \x01(\t\x12.\n\nstarted_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rlast_frame_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nreconnects\x18\x11 \x01(\x05\"\x8c\x02\n\x05Track\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x10\n\x08track_id\x18\x02 \x01(\t\x12%\n\x03\x62ox\x18\x03 \x01(\x0b\x32\x18.footfall.v1.BoundingBox\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12\x10\n\x08observed\x18\x05 \x01(\x08\x12\x31\n\rfirst_seen_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_seen_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08identity\x18\x08 \x01(\x0b\x32\x1a.footfall.v1.TrackIdentity\"^\n\rTrackIdentity\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0eloyalty_status\x18\x03 \x01(\t\x12\x12\n\nconfidence\x18\x04 \x01(\x01\"X\n\tDetection\x12%\n\x03\x62ox\x18\x01 \x01(\x0b\x32\x18.footfall.v1.BoundingBox\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x10\n\x08track_id\x18\x03 \x01(\t\"\x82\x02\n\x08\x43rossing\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07line_id\x18\x02 \x01(\x03\x12\x11\n\tline_name\x18\x03 \x01(\t\x12\x31\n\tdirection\x18\x04 \x01(\x0e\x32\x1e.footfall.v1.CrossingDirection\x12\x10\n\x08track_id\x18\x05 \x01(\t\x12\x12\n\nconfidence\x18\x06 \x01(\x01\x12\x13\n\x0b\x66rame_index\x18\x07 \x01(\x03\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x05point\x18\t \x01(\x0b\x32\x12.footfall.v1.Point\"\xe9\x02\n\x12StartStreamRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\r\n\x03url\x18\x02 \x01(\tH\x00\x12\x0e\n\x04path\x18\x03 \x01(\tH\x00\x12\x16\n\x0c\x64\x65vice_index\x18\x04 \x01(\x05H\x00\x12(\n\x05lines\x18\x05 \x03(\x0b\x32\x19.footfall.v1.CountingLine\x12 \n\x05zones\x18\x06 \x03(\x0b\x32\x11.footfall.v1.Zone\x12\x0f\n\x07max_fps\x18\x07 \x01(\x01\x12\x0c\n\x04loop\x18\x08 \x01(\x08\x12\x10\n\x08realtime\x18\t \x01(\x08\x12\x12\n\nmax_frames\x18\n \x01(\x03\x12\x1e\n\x16max_reconnect_attempts\x18\x0b \x01(\x05\x12\x12\n\nsession_id\x18\x0c \x01(\t\x12\x17\n\nface_crops\x18\r \x01(\x08H\x01\x88\x01\x01\x12\x12\n\nblur_faces\x18\x0e \x01(\x08\x42\x08\n\x06sourceB\r\n\x0b_face_crops\":\n\x13StartStreamResponse\x12#\n\x06stream\x18\x01 \x01(\x0b\x32\x13.footfall.v1.Stream\"&\n\x11StopStreamRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\"9\n\x12StopStreamResponse\x12#\n\x06stream\x18\x01 \x01(\x0b\x32\x13.footfall.v1.Stream\"%\n\x10GetStreamRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\"8\n\x11GetStreamResponse\x12#\n\x06stream\x18\x01 \x01(\x0b\x32\x13.footfall.v1.Stream\";\n\x12ListStreamsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x13ListStreamsResponse\x12$\n\x07streams\x18\x01 \x03(\x0b\x32\x13.footfall.v1.Stream\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"h\n\x13ProcessFrameRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\x0c\x12/\n\x0b\x63\x61ptured_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x92\x02\n\x14ProcessFrameResponse\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66rame_index\x18\x02 \x01(\x03\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66rame_width\x18\x04 \x01(\x05\x12\x14\n\x0c\x66rame_height\x18\x05 \x01(\x05\x12*\n\ndetections\x18\x06 \x03(\x0b\x32\x16.footfall.v1.Detection\x12\"\n\x06tracks\x18\x07 \x03(\x0b\x32\x12.footfall.v1.Track\x12(\n\tcrossings\x18\x08 \x03(\x0b\x32\x15.footfall.v1.Crossing\"&\n\x11ListTracksRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\"\x8f\x01\n\x12ListTracksResponse\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66rame_index\x18\x02 \x01(\x03\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x06tracks\x18\x04 \x03(\x0b\x32\x12.footfall.v1.Track\"\'\n\x12WatchTracksRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\"\xd3\x01\n\x13WatchTracksResponse\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66rame_index\x18\x02 \x01(\x03\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x06tracks\x18\x04 \x03(\x0b\x32\x12.footfall.v1.Track\x12(\n\tcrossings\x18\x05 \x03(\x0b\x32\x15.footfall.v1.Crossing\x12\x17\n\x0f\x65nded_track_ids\x18\x06 \x03(\t\"I\n\x12WatchFramesRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x0f\n\x07max_fps\x18\x02 \x01(\x01\x12\x0f\n\x07quality\x18\x03 \x01(\x05\"\x92\x01\n\x13WatchFramesResponse\x12\x0c\n\x04jpeg\x18\x01 \x01(\x0c\x12\x13\n\x0b\x66rame_index\x18\x02 \x01(\x03\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66rame_width\x18\x04 \x01(\x05\x12\x14\n\x0c\x66rame_height\x18\x05 \x01(\x05*\xbd\x01\n\x0cStreamStatus\x12\x1d\n\x19STREAM_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18STREAM_STATUS_CONNECTING\x10\x01\x12\x1b\n\x17STREAM_STATUS_CONNECTED\x10\x02\x12\x1e\n\x1aSTREAM_STATUS_RECONNECTING\x10\x03\x12\x18\n\x14STREAM_STATUS_FAILED\x10\x04\x12\x19\n\x15STREAM_STATUS_STOPPED\x10\x05\x32\x9a\x05\n\rVisionService\x12P\n\x0bStartStream\x12\x1f.footfall.v1.StartStreamRequest\x1a .footfall.v1.StartStreamResponse\x12M\n\nStopStream\x12\x1e.footfall.v1.StopStreamRequest\x1a\x1f.footfall.v1.StopStreamResponse\x12J\n\tGetStream\x12\x1d.footfall.v1.GetStreamRequest\x1a\x1e.footfall.v1.GetStreamResponse\x12P\n\x0bListStreams\x12\x1f.footfall.v1.ListStreamsRequest\x1a .footfall.v1.ListStreamsResponse\x12S\n\x0cProcessFrame\x12 .footfall.v1.ProcessFrameRequest\x1a!.footfall.v1.ProcessFrameResponse\x12M\n\nListTracks\x12\x1e.footfall.v1.ListTracksRequest\x1a\x1f.footfall.v1.ListTracksResponse\x12R\n\x0bWatchTracks\x12\x1f.footfall.v1.WatchTracksRequest\x1a .footfall.v1.WatchTracksResponse0\x01\x12R\n\x0bWatchFrames\x12\x1f.footfall.v1.WatchFramesRequest\x1a .footfall.v1.WatchFramesResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x66ootfall/v1/vision.proto\x12\x0b\x66ootfall.v1\x1a\x18\x66ootfall/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x01\n\x0c\x43ountingLine\x12\x0f\n\x07line_id\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12!\n\x05start\x18\x03 \x01(\x0b\x32\x12.footfall.v1.Point\x12\x1f\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x12.footfall.v1.Point\x12-\n\tdirection\x18\x05 \x01(\x0e\x32\x1a.footfall.v1.LineDirection\x12\x1a\n\rhysteresis_px\x18\x06 \x01(\x01H\x00\x88\x01\x01\x42\x10\n\x0e_hysteresis_px\"8\n\x04Zone\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x06points\x18\x02 \x03(\x0b\x32\x12.footfall.v1.Point\"=\n\x0b\x42oundingBox\x12\n\n\x02x1\x18\x01 \x01(\x01\x12\n\n\x02y1\x18\x02 \x01(\x01\x12\n\n\x02x2\x18\x03 \x01(\x01\x12\n\n\x02y2\x18\x04 \x01(\x01\"T\n\tLineCount\x12\x0f\n\x07line_id\x18\x01 \x01(\x03\x12\x11\n\tline_name\x18\x02 \x01(\t\x12\x10\n\x08in_count\x18\x03 \x01(\x03\x12\x11\n\tout_count\x18\x04 \x01(\x03\"\xf8\x03\n\x06Stream\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.footfall.v1.StreamStatus\x12\x15\n\rstatus_detail\x18\x04 \x01(\t\x12\x0b\n\x03\x66ps\x18\x05 \x01(\x01\x12\x0e\n\x06\x66rames\x18\x06 \x01(\x03\x12\x16\n\x0e\x66rames_skipped\x18\x07 \x01(\x03\x12(\n\x05lines\x18\x08 \x03(\x0b\x32\x19.footfall.v1.CountingLine\x12 \n\x05zones\x18\t \x03(\x0b\x32\x11.footfall.v1.Zone\x12+\n\x0bline_counts\x18\n \x03(\x0b\x32\x16.footfall.v1.LineCount\x12\x15\n\ractive_tracks\x18\x0b \x01(\x05\x12\x13\n\x0b\x66rame_width\x18\x0c \x01(\x05\x12\x14\n\x0c\x66rame_height\x18\r \x01(\x05\x12\x12\n\nsession_id\x18\x0e \x01(\t\x12.\n\nstarted_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rlast_frame_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nreconnects\x18\x11 \x01(\x05\x12\x0e\n\x06worker\x18\x12 \x01(\t\"\x8c\x02\n\x05Track\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x10\n\x08track_id\x18\x02 \x01(\t\x12%\n\x03\x62ox\x18\x03 \x01(\x0b\x32\x18.footfall.v1.BoundingBox\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12\x10\n\x08observed\x18\x05 \x01(\x08\x12\x31\n\rfirst_seen_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_seen_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08identity\x18\x08 \x01(\x0b\x32\x1a.footfall.v1.TrackIdentity\"^\n\rTrackIdentity\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0eloyalty_status\x18\x03 \x01(\t\x12\x12\n\nconfidence\x18\x04 \x01(\x01\"X\n\tDetection\x12%\n\x03\x62ox\x18\x01 \x01(\x0b\x32\x18.footfall.v1.BoundingBox\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x10\n\x08track_id\x18\x03 \x01(\t\"\x82\x02\n\x08\x43rossing\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07line_id\x18\x02 \x01(\x03\x12\x11\n\tline_name\x18\x03 \x01(\t\x12\x31\n\tdirection\x18\x04 \x01(\x0e\x32\x1e.footfall.v1.CrossingDirection\x12\x10\n\x08track_id\x18\x05 \x01(\t\x12\x12\n\nconfidence\x18\x06 \x01(\x01\x12\x13\n\x0b\x66rame_index\x18\x07 \x01(\x03\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x05point\x18\t \x01(\x0b\x32\x12.footfall.v1.Point\"\xe9\x02\n\x12StartStreamRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\r\n\x03url\x18\x02 \x01(\tH\x00\x12\x0e\n\x04path\x18\x03 \x01(\tH\x00\x12\x16\n\x0c\x64\x65vice_index\x18\x04 \x01(\x05H\x00\x12(\n\x05lines\x18\x05 \x03(\x0b\x32\x19.footfall.v1.CountingLine\x12 \n\x05zones\x18\x06 \x03(\x0b\x32\x11.footfall.v1.Zone\x12\x0f\n\x07max_fps\x18\x07 \x01(\x01\x12\x0c\n\x04loop\x18\x08 \x01(\x08\x12\x10\n\x08realtime\x18\t \x01(\x08\x12\x12\n\nmax_frames\x18\n \x01(\x03\x12\x1e\n\x16max_reconnect_attempts\x18\x0b \x01(\x05\x12\x12\n\nsession_id\x18\x0c \x01(\t\x12\x17\n\nface_crops\x18\r \x01(\x08H\x01\x88\x01\x01\x12\x12\n\nblur_faces\x18\x0e \x01(\x08\x42\x08\n\x06sourceB\r\n\x0b_face_crops\":\n\x13StartStreamResponse\x12#\n\x06stream\x18\x01 \x01(\x0b\x32\x13.footfall.v1.Stream\"&\n\x11StopStreamRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\"9\n\x12StopStreamResponse\x12#\n\x06stream\x18\x01 \x01(\x0b\x32\x13.footfall.v1.Stream\"%\n\x10GetStreamRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\"8\n\x11GetStreamResponse\x12#\n\x06stream\x18\x01 \x01(\x0b\x32\x13.footfall.v1.Stream\";\n\x12ListStreamsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x13ListStreamsResponse\x12$\n\x07streams\x18\x01 \x03(\x0b\x32\x13.footfall.v1.Stream\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"h\n\x13ProcessFrameRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\x0c\x12/\n\x0b\x63\x61ptured_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x92\x02\n\x14ProcessFrameResponse\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66rame_index\x18\x02 \x01(\x03\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66rame_width\x18\x04 \x01(\x05\x12\x14\n\x0c\x66rame_height\x18\x05 \x01(\x05\x12*\n\ndetections\x18\x06 \x03(\x0b\x32\x16.footfall.v1.Detection\x12\"\n\x06tracks\x18\x07 \x03(\x0b\x32\x12.footfall.v1.Track\x12(\n\tcrossings\x18\x08 \x03(\x0b\x32\x15.footfall.v1.Crossing\"&\n\x11ListTracksRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\"\x8f\x01\n\x12ListTracksResponse\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66rame_index\x18\x02 \x01(\x03\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x06tracks\x18\x04 \x03(\x0b\x32\x12.footfall.v1.Track\"\'\n\x12WatchTracksRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\"\xd3\x01\n\x13WatchTracksResponse\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66rame_index\x18\x02 \x01(\x03\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x06tracks\x18\x04 \x03(\x0b\x32\x12.footfall.v1.Track\x12(\n\tcrossings\x18\x05 \x03(\x0b\x32\x15.footfall.v1.Crossing\x12\x17\n\x0f\x65nded_track_ids\x18\x06 \x03(\t\"I\n\x12WatchFramesRequest\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x0f\n\x07max_fps\x18\x02 \x01(\x01\x12\x0f\n\x07quality\x18\x03 \x01(\x05\"\x92\x01\n\x13WatchFramesResponse\x12\x0c\n\x04jpeg\x18\x01 \x01(\x0c\x12\x13\n\x0b\x66rame_index\x18\x02 \x01(\x03\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66rame_width\x18\x04 \x01(\x05\x12\x14\n\x0c\x66rame_height\x18\x05 \x01(\x05*\xbd\x01\n\x0cStreamStatus\x12\x1d\n\x19STREAM_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18STREAM_STATUS_CONNECTING\x10\x01\x12\x1b\n\x17STREAM_STATUS_CONNECTED\x10\x02\x12\x1e\n\x1aSTREAM_STATUS_RECONNECTING\x10\x03\x12\x18\n\x14STREAM_STATUS_FAILED\x10\x04\x12\x19\n\x15STREAM_STATUS_STOPPED\x10\x05\x32\x9a\x05\n\rVisionService\x12P\n\x0bStartStream\x12\x1f.footfall.v1.StartStreamRequest\x1a .footfall.v1.StartStreamResponse\x12M\n\nStopStream\x12\x1e.footfall.v1.StopStreamRequest\x1a\x1f.footfall.v1.StopStreamResponse\x12J\n\tGetStream\x12\x1d.footfall.v1.GetStreamRequest\x1a\x1e.footfall.v1.GetStreamResponse\x12P\n\x0bListStreams\x12\x1f.footfall.v1.ListStreamsRequest\x1a .footfall.v1.ListStreamsResponse\x12S\n\x0cProcessFrame\x12 .footfall.v1.ProcessFrameRequest\x1a!.footfall.v1.ProcessFrameResponse\x12M\n\nListTracks\x12\x1e.footfall.v1.ListTracksRequest\x1a\x1f.footfall.v1.ListTracksResponse\x12R\n\x0bWatchTracks\x12\x1f.footfall.v1.WatchTracksRequest\x1a .footfall.v1.WatchTracksResponse0\x01\x12R\n\x0bWatchFrames\x12\x1f.footfall.v1.WatchFramesRequest\x1a .footfall.v1.WatchFramesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'footfall.v1.vision_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STREAMSTATUS']._serialized_start=3541
-  _globals['_STREAMSTATUS']._serialized_end=3730
+  _globals['_STREAMSTATUS']._serialized_start=3557
+  _globals['_STREAMSTATUS']._serialized_end=3746
   _globals['_COUNTINGLINE']._serialized_start=101
   _globals['_COUNTINGLINE']._serialized_end=307
   _globals['_ZONE']._serialized_start=309
@@ -44,47 +44,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LINECOUNT']._serialized_start=430
   _globals['_LINECOUNT']._serialized_end=514
   _globals['_STREAM']._serialized_start=517
-  _globals['_STREAM']._serialized_end=1005
-  _globals['_TRACK']._serialized_start=1008
-  _globals['_TRACK']._serialized_end=1276
-  _globals['_TRACKIDENTITY']._serialized_start=1278
-  _globals['_TRACKIDENTITY']._serialized_end=1372
-  _globals['_DETECTION']._serialized_start=1374
-  _globals['_DETECTION']._serialized_end=1462
-  _globals['_CROSSING']._serialized_start=1465
-  _globals['_CROSSING']._serialized_end=1723
-  _globals['_STARTSTREAMREQUEST']._serialized_start=1726
-  _globals['_STARTSTREAMREQUEST']._serialized_end=2087
-  _globals['_STARTSTREAMRESPONSE']._serialized_start=2089
-  _globals['_STARTSTREAMRESPONSE']._serialized_end=2147
-  _globals['_STOPSTREAMREQUEST']._serialized_start=2149
-  _globals['_STOPSTREAMREQUEST']._serialized_end=2187
-  _globals['_STOPSTREAMRESPONSE']._serialized_start=2189
-  _globals['_STOPSTREAMRESPONSE']._serialized_end=2246
-  _globals['_GETSTREAMREQUEST']._serialized_start=2248
-  _globals['_GETSTREAMREQUEST']._serialized_end=2285
-  _globals['_GETSTREAMRESPONSE']._serialized_start=2287
-  _globals['_GETSTREAMRESPONSE']._serialized_end=2343
-  _globals['_LISTSTREAMSREQUEST']._serialized_start=2345
-  _globals['_LISTSTREAMSREQUEST']._serialized_end=2404
-  _globals['_LISTSTREAMSRESPONSE']._serialized_start=2406
-  _globals['_LISTSTREAMSRESPONSE']._serialized_end=2490
-  _globals['_PROCESSFRAMEREQUEST']._serialized_start=2492
-  _globals['_PROCESSFRAMEREQUEST']._serialized_end=2596
-  _globals['_PROCESSFRAMERESPONSE']._serialized_start=2599
-  _globals['_PROCESSFRAMERESPONSE']._serialized_end=2873
-  _globals['_LISTTRACKSREQUEST']._serialized_start=2875
-  _globals['_LISTTRACKSREQUEST']._serialized_end=2913
-  _globals['_LISTTRACKSRESPONSE']._serialized_start=2916
-  _globals['_LISTTRACKSRESPONSE']._serialized_end=3059
-  _globals['_WATCHTRACKSREQUEST']._serialized_start=3061
-  _globals['_WATCHTRACKSREQUEST']._serialized_end=3100
-  _globals['_WATCHTRACKSRESPONSE']._serialized_start=3103
-  _globals['_WATCHTRACKSRESPONSE']._serialized_end=3314
-  _globals['_WATCHFRAMESREQUEST']._serialized_start=3316
-  _globals['_WATCHFRAMESREQUEST']._serialized_end=3389
-  _globals['_WATCHFRAMESRESPONSE']._serialized_start=3392
-  _globals['_WATCHFRAMESRESPONSE']._serialized_end=3538
-  _globals['_VISIONSERVICE']._serialized_start=3733
-  _globals['_VISIONSERVICE']._serialized_end=4399
+  _globals['_STREAM']._serialized_end=1021
+  _globals['_TRACK']._serialized_start=1024
+  _globals['_TRACK']._serialized_end=1292
+  _globals['_TRACKIDENTITY']._serialized_start=1294
+  _globals['_TRACKIDENTITY']._serialized_end=1388
+  _globals['_DETECTION']._serialized_start=1390
+  _globals['_DETECTION']._serialized_end=1478
+  _globals['_CROSSING']._serialized_start=1481
+  _globals['_CROSSING']._serialized_end=1739
+  _globals['_STARTSTREAMREQUEST']._serialized_start=1742
+  _globals['_STARTSTREAMREQUEST']._serialized_end=2103
+  _globals['_STARTSTREAMRESPONSE']._serialized_start=2105
+  _globals['_STARTSTREAMRESPONSE']._serialized_end=2163
+  _globals['_STOPSTREAMREQUEST']._serialized_start=2165
+  _globals['_STOPSTREAMREQUEST']._serialized_end=2203
+  _globals['_STOPSTREAMRESPONSE']._serialized_start=2205
+  _globals['_STOPSTREAMRESPONSE']._serialized_end=2262
+  _globals['_GETSTREAMREQUEST']._serialized_start=2264
+  _globals['_GETSTREAMREQUEST']._serialized_end=2301
+  _globals['_GETSTREAMRESPONSE']._serialized_start=2303
+  _globals['_GETSTREAMRESPONSE']._serialized_end=2359
+  _globals['_LISTSTREAMSREQUEST']._serialized_start=2361
+  _globals['_LISTSTREAMSREQUEST']._serialized_end=2420
+  _globals['_LISTSTREAMSRESPONSE']._serialized_start=2422
+  _globals['_LISTSTREAMSRESPONSE']._serialized_end=2506
+  _globals['_PROCESSFRAMEREQUEST']._serialized_start=2508
+  _globals['_PROCESSFRAMEREQUEST']._serialized_end=2612
+  _globals['_PROCESSFRAMERESPONSE']._serialized_start=2615
+  _globals['_PROCESSFRAMERESPONSE']._serialized_end=2889
+  _globals['_LISTTRACKSREQUEST']._serialized_start=2891
+  _globals['_LISTTRACKSREQUEST']._serialized_end=2929
+  _globals['_LISTTRACKSRESPONSE']._serialized_start=2932
+  _globals['_LISTTRACKSRESPONSE']._serialized_end=3075
+  _globals['_WATCHTRACKSREQUEST']._serialized_start=3077
+  _globals['_WATCHTRACKSREQUEST']._serialized_end=3116
+  _globals['_WATCHTRACKSRESPONSE']._serialized_start=3119
+  _globals['_WATCHTRACKSRESPONSE']._serialized_end=3330
+  _globals['_WATCHFRAMESREQUEST']._serialized_start=3332
+  _globals['_WATCHFRAMESREQUEST']._serialized_end=3405
+  _globals['_WATCHFRAMESRESPONSE']._serialized_start=3408
+  _globals['_WATCHFRAMESRESPONSE']._serialized_end=3554
+  _globals['_VISIONSERVICE']._serialized_start=3749
+  _globals['_VISIONSERVICE']._serialized_end=4415
 # @@protoc_insertion_point(module_scope)

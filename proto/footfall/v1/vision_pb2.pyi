@@ -208,6 +208,7 @@ class Stream(_message.Message):
     STARTED_AT_FIELD_NUMBER: _builtins.int
     LAST_FRAME_AT_FIELD_NUMBER: _builtins.int
     RECONNECTS_FIELD_NUMBER: _builtins.int
+    WORKER_FIELD_NUMBER: _builtins.int
     camera_id: _builtins.str
     source: _builtins.str
     """The source as given: a URL, a file path, a device index, or `push` for frames sent by ProcessFrame."""
@@ -226,6 +227,10 @@ class Stream(_message.Message):
     session_id: _builtins.str
     """Identifies this run of the stream; part of every event id it publishes."""
     reconnects: _builtins.int
+    worker: _builtins.str
+    """The vision worker running the stream (streams are stored and shared out between workers); empty while
+    none runs it, e.g. after its worker died and before another one takes it over.
+    """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___CountingLine]: ...
     @_builtins.property
@@ -256,10 +261,11 @@ class Stream(_message.Message):
         started_at: _timestamp_pb2.Timestamp | None = ...,
         last_frame_at: _timestamp_pb2.Timestamp | None = ...,
         reconnects: _builtins.int = ...,
+        worker: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_frame_at", b"last_frame_at", "started_at", b"started_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_tracks", b"active_tracks", "camera_id", b"camera_id", "fps", b"fps", "frame_height", b"frame_height", "frame_width", b"frame_width", "frames", b"frames", "frames_skipped", b"frames_skipped", "last_frame_at", b"last_frame_at", "line_counts", b"line_counts", "lines", b"lines", "reconnects", b"reconnects", "session_id", b"session_id", "source", b"source", "started_at", b"started_at", "status", b"status", "status_detail", b"status_detail", "zones", b"zones"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_tracks", b"active_tracks", "camera_id", b"camera_id", "fps", b"fps", "frame_height", b"frame_height", "frame_width", b"frame_width", "frames", b"frames", "frames_skipped", b"frames_skipped", "last_frame_at", b"last_frame_at", "line_counts", b"line_counts", "lines", b"lines", "reconnects", b"reconnects", "session_id", b"session_id", "source", b"source", "started_at", b"started_at", "status", b"status", "status_detail", b"status_detail", "worker", b"worker", "zones", b"zones"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -144,6 +144,9 @@ class VisionStream:
     reconnects: int
     lines: list[CountingLine]
     zones: list[VisionZone]
+    worker: str = strawberry.field(default="", description=(
+        "The vision worker running the stream; empty while none does (after its worker died, until another "
+        "takes it over)"))
 
     @classmethod
     def from_proto(cls, s: vision_pb2.Stream) -> VisionStream:
@@ -164,6 +167,7 @@ class VisionStream:
             session_id=s.session_id, started_at=to_datetime(s.started_at), last_frame_at=to_datetime(s.last_frame_at),
             reconnects=s.reconnects, lines=lines,
             zones=[VisionZone(name=z.name, points=[FramePoint(x=p.x, y=p.y) for p in z.points]) for z in s.zones],
+            worker=s.worker,
         )
 
 

@@ -1,23 +1,27 @@
-"""The person detector as the vision service uses it: settings, loading, and pipelined detection.
+"""The person detector of every vision path: its settings, its one loader, and input sizing per frame size.
+
+Live streams, pushed frames, ``footfall process`` and the ``customer_tracking_engine`` API all detect with
+a detector built here from one :class:`DetectorSettings` (fed from the typed platform settings by
+:meth:`DetectorSettings.from_settings`), so the accuracy measured for one holds for all of them.
 
 Detection dominates the cost of the pipeline. On a small CPU, running two frames at once with
 one onnxruntime thread each keeps both cores busy (model layers are too small for two threads
-to share one image efficiently), and decoding the next frames in another thread hides the
-decoder. :func:`detect_stream` does both while keeping frames in order.
+to share one image efficiently): ``workers`` is how many frames the engine
+(:class:`~footfall.services.vision.engine.AnalysisEngine`) detects at once.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import queue
 import threading
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
-from footfall.services.vision.sources import Frame
+import numpy as np
+
+SIZE_DIVISOR = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +36,8 @@ class DetectorSettings:
             scores like fp32 and still costs ~40 % of fp32 at 416x320 (``inference/MODELS.md``).
             ``"nanodet-u8"``: fp32 with the same uint8 input, detections bit-identical to
             ``"nanodet"`` (use ``pixel_budget=416 * 320`` with either fp32 model).
-        input_size: Model input (W, H), multiples of 32. ``None``: chosen per video by
-            :func:`input_size_for` from the frame size and ``pixel_budget``.
+        input_size: Model input (W, H), multiples of 32. ``None``: chosen per frame size by
+            :func:`input_size_for` within ``pixel_budget``.
         pixel_budget: Input pixels allowed when the size is chosen automatically; the detector's
             run time is proportional to it. 480x352 for the int8 model (see ``model``).
         confidence: Detection threshold. Kept below the tracker's ``high_threshold`` so the
@@ -42,6 +46,10 @@ class DetectorSettings:
         workers: Frames detected concurrently (each in its own onnxruntime call).
         threads: onnxruntime intra-op threads per call; ``None`` picks ``cpus // workers``.
         backend / triton_url: ``"onnx"`` in-process, or ``"triton"`` at ``triton_url``.
+        motion_gating: Detect only where a camera's frame changed or people are tracked
+            (:mod:`~footfall.services.vision.gating`; each camera's ``CameraConfig.gate`` tunes it).
+
+    Raises ``ValueError`` naming the bad field (the CLI and the settings loader show it as is).
     """
 
     model: str = "nanodet-int8"
@@ -53,6 +61,42 @@ class DetectorSettings:
     threads: int | None = None
     backend: str = "onnx"
     triton_url: str | None = None
+    motion_gating: bool = True
+
+    def __post_init__(self) -> None:
+        if not str(self.model).strip():
+            raise ValueError("detector model must not be empty")
+        if self.input_size is not None:
+            object.__setattr__(self, "input_size", check_input_size(self.input_size))
+        if self.pixel_budget < SIZE_DIVISOR * SIZE_DIVISOR:
+            raise ValueError(f"detector pixel budget must be at least {SIZE_DIVISOR}x{SIZE_DIVISOR}")
+        check_confidence(self.confidence)
+        if self.nms_iou is not None and not (math.isfinite(self.nms_iou) and 0.0 < self.nms_iou <= 1.0):
+            raise ValueError(f"detector nms_iou must be within (0, 1], got {self.nms_iou}")
+        if self.workers < 1:
+            raise ValueError(f"detector workers must be 1 or more, got {self.workers}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"detector threads must be 1 or more, got {self.threads}")
+        if self.backend not in ("onnx", "triton"):
+            raise ValueError(f"inference backend must be 'onnx' or 'triton', not {self.backend!r}")
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> DetectorSettings:
+        """The detector of the platform ``Settings`` (``detector_*``, ``inference_backend``, ``triton_url``);
+        unset fields keep this class's defaults; ``overrides`` win over both."""
+        values: dict[str, Any] = {
+            "model": getattr(settings, "detector_model", None),
+            "input_size": getattr(settings, "detector_input_size", None),
+            "pixel_budget": getattr(settings, "detector_pixel_budget", None),
+            "confidence": getattr(settings, "detector_confidence", None),
+            "workers": getattr(settings, "detector_workers", None),
+            "threads": getattr(settings, "detector_threads", None),
+            "backend": getattr(settings, "inference_backend", None),
+            "triton_url": getattr(settings, "triton_url", None),
+        }
+        values.update(overrides)
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if v is not None and k in names})
 
     def threads_per_call(self) -> int:
         if self.threads is not None:
@@ -60,8 +104,28 @@ class DetectorSettings:
         return max(1, (os.cpu_count() or 1) // max(1, self.workers))
 
 
+def check_input_size(size: Sequence[int]) -> tuple[int, int]:
+    """``(W, H)`` as positive multiples of 32, or ``ValueError`` saying so."""
+    try:
+        w, h = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise ValueError(f"detector input size must be (width, height), got {size!r}") from None
+    if w <= 0 or h <= 0 or w % SIZE_DIVISOR or h % SIZE_DIVISOR:
+        raise ValueError(
+            f"detector input size must be positive multiples of {SIZE_DIVISOR}, got {w}x{h} "
+            f"(e.g. {max(1, round(w / SIZE_DIVISOR)) * SIZE_DIVISOR}x{max(1, round(h / SIZE_DIVISOR)) * SIZE_DIVISOR})"
+        )
+    return (w, h)
+
+
+def check_confidence(value: float) -> float:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 < value <= 1.0):
+        raise ValueError(f"detector confidence must be within (0, 1], got {value}")
+    return float(value)
+
+
 def input_size_for(
-    frame_size: tuple[int, int], pixel_budget: int = 416 * 320, divisor: int = 32
+    frame_size: tuple[int, int], pixel_budget: int = 416 * 320, divisor: int = SIZE_DIVISOR
 ) -> tuple[int, int]:
     """Model input (W, H) for frames of ``frame_size`` (W, H) within ``pixel_budget`` input pixels.
 
@@ -87,15 +151,74 @@ def input_size_for(
     return best[2]
 
 
+class FittedDetector:
+    """A person detector whose input is sized for each frame size (see :func:`input_size_for`).
+
+    One model session serves every size: each size gets a ``PersonDetector.with_settings`` view of the
+    same backend, made at the first frame of that size. Frames of different sizes in one batch are
+    detected per size, results in the order given. With a fixed ``input_size`` every frame uses it.
+    """
+
+    #: Distinct frame sizes kept; pushed frames of ever new sizes recycle the oldest view.
+    MAX_SIZES = 16
+
+    def __init__(self, base: Any, settings: DetectorSettings) -> None:
+        self.base = base
+        self.settings = settings
+        self.backend_name = settings.backend
+        self.gating = settings.motion_gating  # VisionPipeline.detect_batch: use detect_regions
+        self._views: dict[tuple[int, int], Any] = {}
+        self._lock = threading.Lock()
+
+    def input_size(self, frame_size: tuple[int, int]) -> tuple[int, int]:
+        if self.settings.input_size is not None:
+            return self.settings.input_size
+        return input_size_for(frame_size, self.settings.pixel_budget)
+
+    def view(self, frame_size: tuple[int, int]) -> Any:
+        """The detector for frames of ``frame_size`` (W, H)."""
+        with self._lock:
+            found = self._views.get(frame_size)
+            if found is None:
+                size = self.input_size(frame_size)
+                found = self.base if tuple(self.base.input_size) == size else self.base.with_settings(input_size=size)
+                if len(self._views) >= self.MAX_SIZES:
+                    self._views.pop(next(iter(self._views)))
+                self._views[frame_size] = found
+            return found
+
+    def detect(self, frame_bgr: np.ndarray) -> Any:
+        return self.view((int(frame_bgr.shape[1]), int(frame_bgr.shape[0]))).detect(frame_bgr)
+
+    def detect_regions(self, frame_bgr: np.ndarray, regions: Sequence[tuple[int, int, int, int]] | None) -> Any:
+        """Detect only inside ``regions`` of the frame (motion gating; ``PersonDetector.detect_regions``)."""
+        return self.view((int(frame_bgr.shape[1]), int(frame_bgr.shape[0]))).detect_regions(frame_bgr, regions)
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[Any]:
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, frame in enumerate(frames):
+            groups.setdefault((int(frame.shape[1]), int(frame.shape[0])), []).append(i)
+        out: list[Any] = [None] * len(frames)
+        for size, indices in groups.items():
+            for i, dets in zip(indices, self.view(size).detect_batch([frames[i] for i in indices])):
+                out[i] = dets
+        return out
+
+    def close(self) -> None:
+        close = getattr(self.base, "close", None)
+        if callable(close):
+            close()
+
+
 # Shipped variants that inference/triton/model_repository does not serve.
 _IN_PROCESS_ONLY = frozenset({"nanodet-int8", "nanodet-u8"})
 
 
-def load_detector(settings: DetectorSettings | None = None, frame_size: tuple[int, int] | None = None) -> Any:
-    """Load an ``inference`` person detector with these settings (people only).
+def load_detector(settings: DetectorSettings | None = None, frame_size: tuple[int, int] | None = None) -> FittedDetector:
+    """Load the person detector (people only) of ``settings``: the one loader of every vision path.
 
-    Without an explicit ``input_size`` the input is sized for ``frame_size`` (see
-    :func:`input_size_for`), or the model's default when the frame size is unknown.
+    ``frame_size``: size the first view for these frames now (a model that cannot take that input fails
+    here, not at the first frame). Raises ``inference.ModelLoadError`` for missing or broken weights.
     """
     from footfall.inference import load_person_detector
 
@@ -107,7 +230,7 @@ def load_detector(settings: DetectorSettings | None = None, frame_size: tuple[in
     if s.backend == "triton" and model in _IN_PROCESS_ONLY:
         # The Triton repository serves the fp32 "nanodet" (a GPU gains nothing from int8 here).
         model = "nanodet"
-    return load_person_detector(
+    base = load_person_detector(
         backend=s.backend,  # type: ignore[arg-type]
         model=model,
         triton_url=s.triton_url,
@@ -117,67 +240,17 @@ def load_detector(settings: DetectorSettings | None = None, frame_size: tuple[in
         classes=(0,),
         threads=s.threads_per_call() if s.backend == "onnx" else None,
     )
+    detector = FittedDetector(base, s)
+    if frame_size is not None:
+        detector.view(frame_size)
+    return detector
 
 
-_END = object()
+def detector_loader(settings: DetectorSettings) -> Callable[[], FittedDetector]:
+    """``load_detector`` bound to ``settings``, for :class:`~footfall.services.vision.engine.AnalysisEngine`
+    (which calls it once, in its analysis thread)."""
 
+    def load() -> FittedDetector:
+        return load_detector(settings)
 
-def _prefetch(frames: Iterable[Frame], depth: int) -> Iterator[Frame]:
-    """Iterate ``frames`` from a background thread (decoding overlaps detection)."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def reader() -> None:
-        try:
-            for frame in frames:
-                while not stop.is_set():
-                    try:
-                        q.put(frame, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(_END)
-        except BaseException as exc:  # noqa: BLE001  (any decoder error goes to the consumer)
-            q.put(exc)
-
-    thread = threading.Thread(target=reader, name="frame-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-
-
-def detect_stream(detector: Any, frames: Iterable[Frame], workers: int = 2) -> Iterator[tuple[Frame, Any]]:
-    """Yield ``(frame, detections)`` in frame order, detecting up to ``workers`` frames at once.
-
-    Frames are read ahead in a background thread. With ``workers == 1`` this is a plain
-    sequential loop with read-ahead.
-    """
-    source = _prefetch(frames, depth=max(2, 2 * workers))
-    if workers <= 1:
-        for frame in source:
-            yield frame, detector.detect(frame.image)
-        return
-    pending: deque[tuple[Frame, Future[Any]]] = deque()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detect") as pool:
-        try:
-            for frame in source:
-                pending.append((frame, pool.submit(detector.detect, frame.image)))
-                if len(pending) > workers:
-                    done_frame, future = pending.popleft()
-                    yield done_frame, future.result()
-            while pending:
-                done_frame, future = pending.popleft()
-                yield done_frame, future.result()
-        finally:
-            for _, future in pending:
-                future.cancel()
+    return load

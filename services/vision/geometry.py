@@ -56,3 +56,17 @@ def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
         x_cross = (xj - xi) * (y - yi) / (yj - yi) + xi
     hits = straddles & (x < x_cross)
     return (np.count_nonzero(hits, axis=1) % 2) == 1
+
+
+def signed_distances(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Distance of each of ``points`` (N, 2) to the edge of ``polygon`` (M, 2): positive inside, negative outside."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    poly = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    a, b = poly, np.roll(poly, -1, axis=0)  # edges a -> b
+    ab = b - a
+    ap = pts[:, None, :] - a[None, :, :]
+    length2 = np.maximum((ab**2).sum(axis=1), 1e-12)
+    t = np.clip((ap * ab[None]).sum(axis=2) / length2[None], 0.0, 1.0)
+    nearest = a[None] + t[..., None] * ab[None]
+    dist = np.sqrt(((pts[:, None, :] - nearest) ** 2).sum(axis=2)).min(axis=1)
+    return np.where(points_in_polygon(pts, poly), dist, -dist)

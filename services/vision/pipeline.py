@@ -4,7 +4,9 @@
 it takes detections, so it is also what a worker uses when detection runs elsewhere (Triton).
 :class:`VisionPipeline` adds a detector shared by any number of cameras:
 :meth:`VisionPipeline.process_batch` sends one frame per camera to the detector in a single
-batched call, then runs each camera's analytics.
+batched call, then runs each camera's analytics. Each camera's :class:`~footfall.services.vision.gating.MotionGate`
+(``CameraConfig.gate``) first narrows detection to where its frame changed or people are tracked
+(:meth:`VisionPipeline.detect_batch`).
 
 Frame indices are 0-based per camera; timestamps are seconds (media time for files,
 wall-clock for live cameras) and must increase per camera.
@@ -19,6 +21,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from footfall.services.vision.gating import FULL as FULL_FRAME
+from footfall.services.vision.gating import GateConfig, MotionGate
 from footfall.services.vision.lines import LineCounter, LineCrossing, LineZone
 from footfall.services.vision.sources import Frame
 from footfall.services.vision.track import Track, TrackEnd
@@ -38,7 +42,11 @@ class DetectionsLike(Protocol):
 
 
 class PersonDetectorLike(Protocol):
-    """What the pipeline needs of ``inference.PersonDetector``."""
+    """What the pipeline needs of ``inference.PersonDetector``.
+
+    A detector that also has ``detect_regions(frame, regions)`` (``PersonDetector``, and the
+    vision service's ``FittedDetector`` unless its ``gating`` is off) gets motion-gated frames.
+    """
 
     def detect(self, frame_bgr: np.ndarray) -> Any: ...
 
@@ -47,11 +55,12 @@ class PersonDetectorLike(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CameraConfig:
-    """Lines, zones and tracker settings of one camera."""
+    """Lines, zones, tracker and motion-gating settings of one camera."""
 
     lines: tuple[LineZone, ...] = ()
     zones: tuple[PolygonZone, ...] = ()
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lines", tuple(self.lines))
@@ -88,6 +97,7 @@ class CameraAnalytics:
         self.camera_id = camera_id
         self.config = config or CameraConfig()
         self.tracker = PersonTracker(self.config.tracker)
+        self.gate = MotionGate(self.config.gate)
         self.lines = {line.name: LineCounter(line) for line in self.config.lines}
         self.zones = {zone.name: ZoneCounter(zone) for zone in self.config.zones}
 
@@ -110,6 +120,7 @@ class CameraAnalytics:
     ) -> FrameResult:
         """Track this frame's detections and update lines and zones."""
         tracking = self.tracker.update(detections, frame_index, timestamp, frame_size)
+        self.gate.set_tracked(self.tracker.watched_boxes(), timestamp)
         crossings: list[LineCrossing] = []
         for counter in self.lines.values():
             crossings.extend(counter.update(tracking.tracks, frame_index, timestamp))
@@ -131,6 +142,7 @@ class CameraAnalytics:
     def finish(self, frame_index: int, timestamp: float) -> FrameResult:
         """End of stream: end every open track (journeys) and close their zone visits."""
         ended = self.tracker.finish(frame_index, timestamp)
+        self.gate.reset()
         zone_events = self._release(ended)
         return FrameResult(
             camera_id=self.camera_id,
@@ -215,18 +227,41 @@ class VisionPipeline:
         the wall clock are used.
         """
         image, index, ts = self._resolve(camera_id, frame, frame_index, timestamp)
-        detections = self.detector.detect(image)
+        (detections,) = self.detect_batch([(camera_id, image, ts)])
         return self._analyse(camera_id, detections, image, index, ts)
 
+    def detect_batch(self, frames: Sequence[tuple[str, np.ndarray, float]]) -> list[Any]:
+        """Detections for ``(camera_id, image, timestamp)`` frames, each camera's motion gate applied.
+
+        Frames to be detected whole go to the detector in one batched call; gated frames are
+        detected in their regions only (``detect_regions``), or not at all when nothing moved and
+        nobody is tracked. Thread-safe (the engine detects several frames at once); the gates see
+        the tracks of the last *analysed* frame of their camera.
+        """
+        found: list[Any] = [None] * len(frames)
+        whole: list[int] = []
+        regional = callable(getattr(self.detector, "detect_regions", None)) and getattr(self.detector, "gating", True)
+        for i, (camera_id, image, ts) in enumerate(frames):
+            camera = self.cameras.get(camera_id)  # one removed meanwhile: detect whole, result dropped
+            decision = camera.gate.decide(image, ts) if regional and camera is not None else FULL_FRAME
+            if decision.full:
+                whole.append(i)
+            else:
+                found[i] = self.detector.detect_regions(image, decision.regions)
+        if whole:
+            batch = self.detector.detect_batch([frames[i][1] for i in whole])
+            if len(batch) != len(whole):
+                raise RuntimeError(f"detector returned {len(batch)} results for {len(whole)} frames")
+            for i, dets in zip(whole, batch):
+                found[i] = dets
+        return found
+
     def process_batch(self, frames: Mapping[str, np.ndarray | Frame]) -> dict[str, FrameResult]:
-        """One frame per camera, detected in one batched call; returns results per camera."""
+        """One frame per camera, detected in one batched call (see :meth:`detect_batch`); results per camera."""
         resolved = {cid: self._resolve(cid, frame, None, None) for cid, frame in frames.items()}
         if not resolved:
             return {}
-        images = [r[0] for r in resolved.values()]
-        batch = self.detector.detect_batch(images)
-        if len(batch) != len(images):
-            raise RuntimeError(f"detector returned {len(batch)} results for {len(images)} frames")
+        batch = self.detect_batch([(cid, image, ts) for cid, (image, _, ts) in resolved.items()])
         return {
             cid: self._analyse(cid, dets, image, index, ts)
             for (cid, (image, index, ts)), dets in zip(resolved.items(), batch)

@@ -11,10 +11,13 @@ from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus
 from footfall.services.core.grpc import GrpcServer
 from footfall.services.vision.demo import DemoFeed
+from footfall.services.vision.detection import DetectorSettings, detector_loader
 from footfall.services.vision.face_engine import FaceEngine, face_analyzer_loader
 from footfall.services.vision.faces import FaceSampling
 from footfall.services.vision.identities import GrpcCustomerDirectory, IdentityListener
-from footfall.services.vision.service import OccupancyLines, VisionService, detector_loader
+from footfall.services.vision.service import OccupancyLines, VisionService
+from footfall.services.vision.cluster import VisionCluster, start_cluster
+from footfall.services.vision.routing import RoutingServicer
 from footfall.services.vision.servicer import SERVICE_NAME, VisionServicer
 from footfall.services.vision.source_policy import SourcePolicy
 
@@ -26,19 +29,26 @@ class VisionRuntime:
     service: VisionService
     demo: DemoFeed | None = None
     identities: IdentityListener | None = None
+    cluster: VisionCluster | None = None
+    servicer: RoutingServicer | None = None
 
     async def stop(self) -> None:
         if self.demo is not None:
             await self.demo.stop()
         if self.identities is not None:
             await self.identities.stop()
+        if self.cluster is not None:  # hands its cameras to the other workers before the streams stop
+            await self.cluster.stop()
+        if self.servicer is not None:
+            await self.servicer.close()
         await self.service.stop()
 
 
 async def start_vision(settings: Settings, db: Database, bus: EventBus, grpc_server: GrpcServer) -> VisionRuntime:
     """Register `footfall.v1.VisionService` on ``grpc_server``; the detector loads in the background.
 
-    Vision keeps no tables (``db`` is unused). Counting lines of cameras started without lines come from
+    Streams are stored in ``db`` and shared with the other vision workers (see
+    :mod:`footfall.services.vision.cluster`); a single process needs no extra configuration. Counting lines of cameras started without lines come from
     the occupancy service at ``settings.grpc_target``, else this process's own gRPC server. Tracks' best face
     crops go to the identity service on NATS (``faces_enabled``); its recognitions come back on NATS and
     attach to the tracks, with names and loyalty from the customers service at the same address.
@@ -54,15 +64,18 @@ async def start_vision(settings: Settings, db: Database, bus: EventBus, grpc_ser
         sampling=FaceSampling(every_n=settings.face_detect_every_n,
                               max_tracks_per_frame=settings.face_max_tracks_per_frame),
     )
-    service = VisionService(bus, detector_loader(settings), lines_provider=OccupancyLines(grpc_target),
+    detector = DetectorSettings.from_settings(settings)
+    service = VisionService(bus, detector_loader(detector), detect_workers=detector.workers,
+                            lines_provider=OccupancyLines(grpc_target),
                             sources=SourcePolicy.from_settings(settings), max_image_pixels=settings.max_image_pixels,
                             faces=faces)
     await service.start()
     identities = IdentityListener(bus, service, GrpcCustomerDirectory(grpc_target))
     await identities.start()
-    grpc_server.add(vision_pb2_grpc.add_VisionServiceServicer_to_server,
-                    VisionServicer(service, settings.default_org), SERVICE_NAME)
-    runtime = VisionRuntime(service, identities=identities)
+    cluster = await start_cluster(settings, db, bus, service, grpc_server)
+    servicer = RoutingServicer(VisionServicer(service, settings.default_org), cluster)
+    grpc_server.add(vision_pb2_grpc.add_VisionServiceServicer_to_server, servicer, SERVICE_NAME)
+    runtime = VisionRuntime(service, identities=identities, cluster=cluster, servicer=servicer)
     if settings.demo:
         runtime.demo = DemoFeed(service, settings.default_org, settings.data_dir, grpc_target)
         runtime.demo.start()

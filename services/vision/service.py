@@ -21,7 +21,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import inspect
+import functools
 import logging
 import math
 import re
@@ -282,21 +282,14 @@ class OccupancyLines:
         return (self._credentials or default_service_credentials()).metadata(org)
 
     async def find_camera(self, org: str, camera_id: str) -> Any | None:
+        """The occupancy camera with this external key (one ListCameras call, filtered by the key), or None."""
         from footfall.v1 import occupancy_pb2
 
-        stub = self._stub()
-        token = ""
-        while True:
-            reply = await stub.ListCameras(
-                occupancy_pb2.ListCamerasRequest(include_inactive=True, page_size=100, page_token=token),
-                metadata=self._metadata(org), timeout=self.timeout,
-            )
-            for camera in reply.cameras:
-                if camera.camera_id == camera_id:
-                    return camera
-            token = reply.next_page_token
-            if not token:
-                return None
+        reply = await self._stub().ListCameras(
+            occupancy_pb2.ListCamerasRequest(include_inactive=True, page_size=1, camera_key=camera_id),
+            metadata=self._metadata(org), timeout=self.timeout,
+        )
+        return next((c for c in reply.cameras if c.camera_id == camera_id), None)
 
     async def __call__(self, org: str, camera_id: str) -> LineSet:
         from footfall.v1 import common_pb2, occupancy_pb2
@@ -354,29 +347,6 @@ class OccupancyLines:
 
 
 # --------------------------------------------------------------------------------------------------
-# The detector
-
-
-def detector_loader(settings: Any) -> Callable[[], Any]:
-    """Loads the configured person detector (`footfall.inference.load_person_detector`); call it in a thread."""
-
-    def load() -> Any:
-        from footfall.inference import load_person_detector
-
-        kwargs: dict[str, Any] = {
-            "backend": settings.inference_backend, "model": settings.detector_model, "triton_url": settings.triton_url,
-        }
-        params = inspect.signature(load_person_detector).parameters
-        for name in ("threads", "num_threads", "intra_op_threads"):
-            if name in params:
-                kwargs[name] = settings.inference_threads
-                break
-        return load_person_detector(**kwargs)
-
-    return load
-
-
-# --------------------------------------------------------------------------------------------------
 # The facade
 
 
@@ -385,9 +355,10 @@ class VisionService:
 
     Args:
         bus: Where events are published.
-        load_detector: Builds the detector (called once, in a thread); see :func:`detector_loader`.
+        load_detector: Builds the detector (called once, in a thread); see
+            :func:`footfall.services.vision.detection.detector_loader`.
         lines_provider: ``(org, camera_id) -> LineSet`` for cameras started without lines.
-        max_batch / batch_window_s: See :class:`AnalysisEngine`.
+        max_batch / batch_window_s / detect_workers: See :class:`AnalysisEngine` (``workers``).
         pushed_idle_s: A pushed camera without frames for this long is closed (its tracks end).
         sources: Which files and URLs callers may stream (default: no files; URLs by the network rule).
         max_image_pixels: Pushed images with more pixels are refused (TooLarge) before they are decoded.
@@ -402,6 +373,7 @@ class VisionService:
         lines_provider: LinesProvider | None = None,
         max_batch: int = 8,
         batch_window_s: float = 0.01,
+        detect_workers: int = 1,
         pushed_idle_s: float = 60.0,
         sources: SourcePolicy | None = None,
         max_image_pixels: int = DEFAULT_MAX_PIXELS,
@@ -411,7 +383,8 @@ class VisionService:
         self.faces = faces
         self.sources = sources or SourcePolicy()
         self.max_image_pixels = max_image_pixels
-        self.engine = AnalysisEngine(load_detector, max_batch=max_batch, batch_window_s=batch_window_s)
+        self.engine = AnalysisEngine(load_detector, max_batch=max_batch, batch_window_s=batch_window_s,
+                                     workers=detect_workers)
         self.publisher = pub.EventPublisher(bus)
         self.lines_provider = lines_provider
         self.pushed_idle_s = pushed_idle_s
@@ -421,6 +394,13 @@ class VisionService:
         self._watchers: set[_Watcher] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._closing = False
+        # Streams as configuration, shared between workers (footfall.services.vision.cluster.VisionCluster):
+        # set by the cluster when it runs, which then owns start_stream/stop_stream.
+        self.cluster: Any = None
+        # Cameras whose lines come from the occupancy service (refresh_lines re-reads them).
+        self._occupancy_lines: set[tuple[str, str]] = set()
+        # Frames per file of each file stream (None: unknown), for the position a resumed run starts at.
+        self.source_frames: dict[tuple[str, str], int | None] = {}
 
     # ---- lifecycle ----------------------------------------------------------------------------------
 
@@ -443,6 +423,8 @@ class VisionService:
         return self.engine.ready
 
     async def stop(self) -> None:
+        if self.cluster is not None:  # hands the cameras to the other workers first (no-op once done)
+            await self.cluster.stop()
         self._closing = True
         if self._reaper is not None:
             self._reaper.cancel()
@@ -509,8 +491,18 @@ class VisionService:
         """Start analysing a camera's source; returns its session (status connecting).
 
         ``trusted``: the source comes from the platform itself (the demo feed), not from a caller, so the
-        source policy (media roots, URL targets) is not applied.
+        source policy (media roots, URL targets) is not applied. With a cluster the stream is stored and
+        survives restarts (see :mod:`footfall.services.vision.cluster`).
         """
+        if self.cluster is not None:
+            return await self.cluster.start_stream(org, request, trusted=trusted)
+        return await self.run_stream(org, request, trusted=trusted)
+
+    async def run_stream(
+        self, org: str, request: StreamRequest, *, trusted: bool = False, start_frame: int = 0
+    ) -> CameraSession:
+        """Run a stream in this process (what start_stream does without a cluster). ``start_frame``: where a
+        file stream resumed by another run begins."""
         if self._closing:
             raise Unavailable("vision service is stopping")
         camera_id = validate_camera_id(request.camera_id)
@@ -549,7 +541,8 @@ class VisionService:
             fps = LIVE_FRAME_RATE
             if kind == "path":
                 try:
-                    first_source = await asyncio.to_thread(VideoFileSource, open_target)
+                    first_source = await asyncio.to_thread(
+                        functools.partial(VideoFileSource, open_target, start_frame=start_frame))
                 except SourceError as exc:
                     raise InvalidArgument(str(exc).replace(str(open_target), str(target))) from None
                 fps = first_source.fps or LIVE_FRAME_RATE
@@ -577,23 +570,48 @@ class VisionService:
             worker = StreamWorker(session, opener, options, first_source)
             self._sessions[(org, camera_id)] = session
             self._workers[(org, camera_id)] = worker
+            if not request.lines:
+                self._occupancy_lines.add((org, camera_id))
+            else:
+                self._occupancy_lines.discard((org, camera_id))
+            if isinstance(first_source, VideoFileSource):
+                self.source_frames[(org, camera_id)] = first_source.frame_count
             worker.start()
         log.info("stream %s/%s started from %s (session %s, %d lines, %d zones)", org, camera_id, target,
                  session_id, len(line_set.lines), len(request.zones))
         return session
 
     async def stop_stream(self, org: str, camera_id: str) -> CameraSession:
-        """Stop a camera (stream or pushed frames); its open tracks end. The camera stays listed, stopped."""
+        """Stop a camera (stream or pushed frames); its open tracks end. The camera stays listed, stopped.
+        With a cluster the stored stream is removed too, so it is not started again."""
+        if self.cluster is not None:
+            return await self.cluster.stop_stream(org, validate_camera_id(camera_id))
+        return await self.halt_stream(org, camera_id)
+
+    async def halt_stream(self, org: str, camera_id: str, reason: str = "stopped on request") -> CameraSession:
+        """Stop a camera's run in this process (its stored definition, if any, stays)."""
         camera_id = validate_camera_id(camera_id)
         async with self._lock(org, camera_id):
             session = self._session(org, camera_id)
             worker = self._workers.pop((org, camera_id), None)
             if worker is not None:
-                await worker.stop()
+                await worker.stop(reason)
             elif not session.state.finished:
                 await session.close()
-                await session.set_state(StreamState.STOPPED, "stopped on request")
+                await session.set_state(StreamState.STOPPED, reason)
         return session
+
+    async def refresh_lines(self, org: str, camera_id: str) -> bool:
+        """Re-read the occupancy lines of a running camera that counts on them and swap them in between two
+        frames (a line edited in occupancy); False when the camera does not run here on occupancy lines."""
+        session = self.camera_session(org, camera_id)
+        if session is None or (org, camera_id) not in self._occupancy_lines:
+            return False
+        line_set = await self._resolve_lines(org, camera_id, ())
+        if self.camera_session(org, camera_id) is not session:  # replaced or stopped meanwhile
+            return False
+        await session.reconfigure(lines=line_set)
+        return True
 
     async def wait_stream(self, org: str, camera_id: str, timeout: float | None = None) -> CameraSession:
         """Wait until a stream has finished (a file ended, max_frames reached, failed or stopped)."""
@@ -693,6 +711,7 @@ class VisionService:
             )
             self._sessions[key] = session
             self._workers.pop(key, None)
+            self._occupancy_lines.add(key)
             return session
 
     async def _reap_pushed(self) -> None:

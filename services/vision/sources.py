@@ -114,9 +114,12 @@ def _cv2() -> Any:
 
 
 class VideoFileSource(FrameSource):
-    """Frames of a video file, decoded in order; validates the file on construction."""
+    """Frames of a video file, decoded in order; validates the file on construction.
 
-    def __init__(self, path: str | os.PathLike[str], *, default_fps: float = 25.0) -> None:
+    ``start_frame``: begin there (a stream resumed by another worker); indices and timestamps stay the file's.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, default_fps: float = 25.0, start_frame: int = 0) -> None:
         cv2 = _cv2()
         self.path = Path(path)
         if not self.path.is_file():
@@ -136,6 +139,14 @@ class VideoFileSource(FrameSource):
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.frame_count: int | None = count if count > 0 else None
         self.frame_size = (int(first.shape[1]), int(first.shape[0]))
+        self.start_frame = 0
+        # Decoded, not seeked: seeking lands on key frames in many formats, and the index must be exact.
+        while self.start_frame < start_frame:
+            ok, image = cap.read()
+            if not ok or image is None:
+                break
+            first = image
+            self.start_frame += 1
         self._cap: Capture | None = cap
         self._first: np.ndarray | None = first
         self._used = False
@@ -148,8 +159,8 @@ class VideoFileSource(FrameSource):
         if cap is None or first is None:
             return
         fps = self.fps or 25.0
-        yield Frame(first, 0, 0.0)
-        index = 1
+        yield Frame(first, self.start_frame, self.start_frame / fps)
+        index = self.start_frame + 1
         try:
             while self._cap is not None:
                 ok, image = cap.read()

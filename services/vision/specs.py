@@ -6,7 +6,7 @@ Line spec: ``NAME:X1,Y1,X2,Y2[:DIRECTION]``, e.g. ``door:240,0,240,360`` or
 way is ``in``.
 
 Zones file: a JSON list of ``{"name": str, "points": [[x, y], ...]}`` (at least 3 points), with
-optional ``enter_frames``/``exit_frames`` (hysteresis) and ``anchor``. An object
+optional ``enter_frames``/``exit_frames``/``margin`` (hysteresis) and ``anchor``. An object
 ``{"zones": [...]}`` is accepted too.
 """
 
@@ -96,6 +96,11 @@ def parse_zones(data: Any, source: str = "zones") -> list[PolygonZone]:
                 if not isinstance(item[key], int) or item[key] < 1:
                     raise SpecError(f"{where}: {key!r} must be an integer >= 1")
                 options[key] = item[key]
+        if "margin" in item:
+            margin = item["margin"]
+            if not isinstance(margin, (int, float)) or isinstance(margin, bool) or not 0 <= margin < 10:
+                raise SpecError(f"{where}: 'margin' must be a number within [0, 10) (a fraction of a person's height)")
+            options["margin"] = float(margin)
         if "anchor" in item:
             try:
                 options["anchor"] = Anchor(item["anchor"])

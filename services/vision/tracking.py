@@ -397,6 +397,11 @@ class PersonTracker:
         self._last_time = None
         return ended
 
+    def watched_boxes(self) -> list[tuple[float, float, float, float]]:
+        """Boxes of every person the tracker still holds, confirmed or not, seen or lost (their
+        last estimate): where the next detection must look (see :mod:`footfall.services.vision.gating`)."""
+        return [tuple(float(v) for v in t.get_state_bbox()[:4]) for t in self._bt.tracks]  # type: ignore[misc]
+
     @property
     def active_track_ids(self) -> list[int]:
         """Ids of confirmed tracks the tracker still holds (observed or lost)."""

@@ -2,11 +2,10 @@
 
 * :class:`FrameReader` decodes a :class:`~footfall.services.vision.sources.FrameSource` in its own thread. Files are
   read frame by frame with back-pressure (every frame is analysed unless a frame-rate limit skips it);
-  live sources keep only the newest frame, so a slow analysis never builds up latency.
-* :class:`AnalysisEngine` owns the one detector and one :class:`~footfall.services.vision.pipeline.VisionPipeline`
-  for every camera. Frames submitted by all cameras are detected together with
-  :meth:`VisionPipeline.process_batch` (one frame per camera per batch) on a single analysis thread,
-  which also serialises every change to the pipeline's cameras.
+  live sources keep only the newest frame, so a slow analysis never builds up latency
+  (:attr:`StreamOptions.every_frame` says which, explicitly).
+* :class:`~footfall.services.vision.engine.AnalysisEngine` (engine.py) owns the one detector and the
+  pipeline of every camera.
 * :class:`CameraSession` is one run of one camera (a stream, or frames pushed by clients): its lines and
   zones, counters, status, latest frame and tracks; it turns each :class:`FrameResult` into events.
 * :class:`StreamWorker` is the task that drives a session from a source: pacing, frame-rate limit,
@@ -21,22 +20,23 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
 
 import numpy as np
 
 from footfall.services.core.errors import Unavailable
+from footfall.services.core.logging import bind_log_context
+from footfall.services.core.metrics import FRAMES_ANALYSED, FRAMES_DROPPED, STREAM_FPS, STREAM_UP
 from footfall.services.vision import publisher as pub
+from footfall.services.vision.engine import Analysis, AnalysisEngine
 from footfall.services.vision.face_engine import FaceEngine
 from footfall.services.vision.faces import FaceCrop
 from footfall.services.vision.identities import TrackIdentity
 from footfall.services.vision.lines import LineZone
-from footfall.services.vision.pipeline import CameraConfig, FrameResult, VisionPipeline
+from footfall.services.vision.pipeline import CameraConfig, FrameResult
 from footfall.services.vision.sources import (
     Frame, FrameSource, LiveSource, SourceError, SourceStatus, VideoFileSource, open_live_capture,
 )
@@ -187,207 +187,6 @@ class FrameReader:
 
 
 # --------------------------------------------------------------------------------------------------
-# Shared detector, batched analysis
-
-
-class _RecordingDetector:
-    """Wraps the detector so the raw detections of the last batch can be returned with the results."""
-
-    def __init__(self, detector: Any) -> None:
-        self.inner = detector
-        self.last: list[Any] = []
-
-    def detect(self, frame_bgr: np.ndarray) -> Any:
-        result = self.inner.detect(frame_bgr)
-        self.last = [result]
-        return result
-
-    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[Any]:
-        result = list(self.inner.detect_batch(frames))
-        self.last = result
-        return result
-
-
-@dataclass
-class BatchStats:
-    batches: int = 0
-    frames: int = 0
-    max_batch_size: int = 0
-    sizes: collections.Counter[int] = field(default_factory=collections.Counter)
-    detect_seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class Analysis:
-    result: FrameResult
-    detections: Any  # footfall.inference.detections.Detections of this frame
-    line_counts: dict[str, dict[str, int]]
-    zone_occupancy: dict[str, int]
-
-
-class AnalysisEngine:
-    """One detector for every camera; frames of different cameras are detected in one batch.
-
-    Args:
-        load_detector: Builds the detector (called once, in the analysis thread).
-        max_batch: Most frames per detector call.
-        batch_window_s: When a frame arrives while the engine is idle, how long to wait for the other
-            streaming cameras' frames so they share the call.
-    """
-
-    def __init__(self, load_detector: Callable[[], Any], *, max_batch: int = 8, batch_window_s: float = 0.01) -> None:
-        self._load_detector = load_detector
-        self.max_batch = max(1, max_batch)
-        self.batch_window_s = batch_window_s
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-analysis")
-        self._pipeline: VisionPipeline | None = None
-        self._recorder: _RecordingDetector | None = None
-        self._load_lock = asyncio.Lock()
-        self._load_error: str | None = None
-        self._pending: dict[str, tuple[Frame, asyncio.Future[Analysis]]] = {}
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._streaming: set[str] = set()
-        self.stats = BatchStats()
-
-    @property
-    def ready(self) -> bool:
-        return self._pipeline is not None
-
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    async def load(self) -> None:
-        """Load the detector (once); Unavailable when it cannot be loaded."""
-        if self._pipeline is not None:
-            return
-        async with self._load_lock:
-            if self._pipeline is not None:
-                return
-            try:
-                detector = await self._run(self._load_detector)
-            except Exception as exc:
-                self._load_error = f"person detector unavailable: {exc}"
-                log.exception("loading the person detector failed")
-                raise Unavailable(self._load_error) from exc
-            self._recorder = _RecordingDetector(detector)
-            self._pipeline = VisionPipeline(self._recorder, cameras={})
-            self._load_error = None
-            if self._task is None:
-                self._task = asyncio.create_task(self._batch_loop(), name="vision-batches")
-
-    async def add_camera(self, key: str, config: CameraConfig, *, streaming: bool) -> None:
-        await self.load()
-        assert self._pipeline is not None
-        await self._run(self._pipeline.add_camera, key, config)
-        if streaming:
-            self._streaming.add(key)
-
-    async def end_tracks(self, key: str) -> FrameResult:
-        """End every open track of a camera (a looping file wrapped); the camera keeps running."""
-        assert self._pipeline is not None
-        return await self._run(self._pipeline.finish, key)
-
-    async def remove_camera(self, key: str) -> FrameResult | None:
-        """Stop a camera: its open tracks end; returns that final result (None if it was never added)."""
-        self._streaming.discard(key)
-        pending = self._pending.pop(key, None)
-        if pending is not None and not pending[1].done():
-            pending[1].cancel()
-        if self._pipeline is None:
-            return None
-        pipeline = self._pipeline
-
-        def remove() -> FrameResult | None:
-            if key not in pipeline.cameras:
-                return None
-            return pipeline.remove_camera(key)
-
-        return await self._run(remove)
-
-    async def analyse(self, key: str, frame: Frame) -> Analysis:
-        """Detect, track and count one frame of one camera (batched with other cameras' frames)."""
-        if self._pipeline is None:
-            await self.load()
-        if key in self._pending:
-            raise RuntimeError(f"camera {key} already has a frame in analysis")
-        future: asyncio.Future[Analysis] = asyncio.get_running_loop().create_future()
-        self._pending[key] = (frame, future)
-        self._wakeup.set()
-        try:
-            return await future
-        except asyncio.CancelledError:
-            entry = self._pending.get(key)
-            if entry is not None and entry[1] is future:
-                del self._pending[key]
-            raise
-
-    async def _batch_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            if not self._pending:
-                continue
-            wanted = min(self.max_batch, max(1, len(self._streaming)))
-            deadline = loop.time() + self.batch_window_s
-            while len(self._pending) < wanted and (left := deadline - loop.time()) > 0:
-                self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), left)
-            keys = list(self._pending)[: self.max_batch]
-            batch = {k: self._pending.pop(k) for k in keys}
-            if self._pending:
-                self._wakeup.set()
-            try:
-                analyses = await self._run(self._process, {k: f for k, (f, _) in batch.items()})
-            except Exception as exc:
-                log.exception("analysing a batch of %d frames failed", len(batch))
-                for _, fut in batch.values():
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for key, (_, fut) in batch.items():
-                if fut.done():
-                    continue
-                analysis = analyses.get(key)
-                if analysis is None:  # the camera was removed while its frame waited
-                    fut.set_exception(RuntimeError(f"camera {key} was removed"))
-                else:
-                    fut.set_result(analysis)
-
-    def _process(self, frames: dict[str, Frame]) -> dict[str, Analysis]:
-        """In the analysis thread: one batched detector call, then each camera's analytics."""
-        assert self._pipeline is not None and self._recorder is not None
-        frames = {k: f for k, f in frames.items() if k in self._pipeline.cameras}
-        started = time.perf_counter()
-        results = self._pipeline.process_batch(frames)
-        self.stats.detect_seconds += time.perf_counter() - started
-        detections = self._recorder.last
-        self.stats.batches += 1
-        self.stats.frames += len(frames)
-        self.stats.sizes[len(frames)] += 1
-        self.stats.max_batch_size = max(self.stats.max_batch_size, len(frames))
-        analyses: dict[str, Analysis] = {}
-        for key, dets in zip(frames, detections):
-            camera = self._pipeline.cameras[key]
-            analyses[key] = Analysis(results[key], dets, camera.line_counts, camera.zone_occupancy)
-        return analyses
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        for _, fut in self._pending.values():
-            if not fut.done():
-                fut.cancel()
-        self._pending.clear()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-# --------------------------------------------------------------------------------------------------
 # One run of one camera
 
 
@@ -439,7 +238,10 @@ class _FpsMeter:
 
 
 class CameraSession:
-    """One run of one camera: configuration, counters, status, latest frame, and its events."""
+    """One run of one camera: configuration, counters, status, latest frame, and its events.
+
+    ``publisher`` None: nothing is published (a file analysed outside the platform, ``footfall process``).
+    """
 
     def __init__(
         self,
@@ -452,13 +254,14 @@ class CameraSession:
         lines: LineSet,
         zones: Sequence[PolygonZone],
         engine: AnalysisEngine,
-        publisher: pub.EventPublisher,
+        publisher: pub.EventPublisher | None,
         on_update: Callable[[TrackUpdate], None],
         tracker: TrackerConfig | None = None,
         time_mode: str = "wall",
         faces: FaceEngine | None = None,
         face_crops: bool = False,
         blur_faces: bool = False,
+        on_result: Callable[[FrameResult, bool], None] | None = None,
     ) -> None:
         self.org = org
         self.camera_id = camera_id
@@ -471,6 +274,9 @@ class CameraSession:
         self.engine = engine
         self.publisher = publisher
         self._on_update = on_update
+        # Every FrameResult in order, and whether it is an analysed frame (False: tracks ended without one);
+        # ``footfall process`` sums them up.
+        self._on_result = on_result
         self.tracker = tracker or TrackerConfig()
         self.time_mode = time_mode  # "wall": stream timestamps are epoch seconds; "media": seconds from start
         self.key = f"{org}/{camera_id}/{session_id}"
@@ -493,6 +299,9 @@ class CameraSession:
         self._line_counts: dict[str, dict[str, int]] = {}
         self._zone_occupancy: dict[str, int] = {}
         self._jpeg_cache: tuple[int, int, bytes] | None = None
+        # Called with a frame's index before its events are published; False: do not publish them (this
+        # worker no longer owns the camera). The vision cluster records the stream's position there.
+        self.before_publish: Callable[[int], Awaitable[bool]] | None = None
         self.faces = faces
         self.face_sampler = faces.sampler() if faces is not None and face_crops else None
         self.blur_faces = blur_faces
@@ -541,10 +350,23 @@ class CameraSession:
         self._zone_occupancy = {zone.name: 0 for zone in self.zones}
 
     async def analyse(self, frame: Frame, *, streaming: bool) -> Analysis:
+        """Analyse one frame and apply its result (pushed frames: one at a time)."""
+        return await self.complete(frame, await self.submit(frame, streaming=streaming))
+
+    async def submit(self, frame: Frame, *, streaming: bool) -> asyncio.Future[Analysis]:
+        """Hand a frame to the engine; :meth:`complete` it (in submission order) to apply its result."""
         await self.ensure_added(frame.size, streaming=streaming)
         if self._media_origin is None:
             self._media_origin = frame.timestamp
-        analysis = await self.engine.analyse(self.key, frame)
+        return self.engine.submit(self.key, frame)
+
+    async def complete(self, frame: Frame, pending: asyncio.Future[Analysis]) -> Analysis:
+        """Wait for a submitted frame's analysis, then publish its events and make it the latest snapshot."""
+        try:
+            analysis = await pending
+        except asyncio.CancelledError:
+            pending.cancel()
+            raise
         self._line_counts = analysis.line_counts
         self._zone_occupancy = analysis.zone_occupancy
         await self.apply(analysis.result, frame.image, await self._sample_faces(frame, analysis.result))
@@ -564,19 +386,27 @@ class CameraSession:
     async def apply(
         self, result: FrameResult, image: np.ndarray | None, faces: Sequence[FaceCrop] = ()
     ) -> list[pub.Outgoing]:
-        """Publish a result's events and make it the latest snapshot."""
-        crossings = [pub.crossing_event(self.events, c) for c in result.crossings]
-        outgoing = list(crossings)
-        outgoing += [pub.zone_event(self.events, z) for z in result.zone_events]
-        outgoing += [pub.face_crop_event(self.events, c) for c in faces]
-        outgoing += [pub.track_end_event(self.events, e) for e in result.ended]
+        """Publish a result's events (without a publisher: hand the result to ``on_result`` only) and make it
+        the latest snapshot."""
+        if self._on_result is not None:
+            self._on_result(result, image is not None)
+        crossings: list[pub.Outgoing] = []
+        outgoing: list[pub.Outgoing] = []
+        if self.publisher is not None:
+            crossings = [pub.crossing_event(self.events, c) for c in result.crossings]
+            outgoing = list(crossings)
+            outgoing += [pub.zone_event(self.events, z) for z in result.zone_events]
+            outgoing += [pub.face_crop_event(self.events, c) for c in faces]
+            outgoing += [pub.track_end_event(self.events, e) for e in result.ended]
         if result.ended:
             ended = [e.track_id for e in result.ended]
             if self.face_sampler is not None:
                 self.face_sampler.forget(ended)
             for track_id in ended:
                 self.identities.pop(track_id, None)
-        if outgoing:
+        if outgoing and self.publisher is not None and (
+            self.before_publish is None or await self.before_publish(result.frame_index)
+        ):
             await self.publisher.put(self.org, outgoing)
         now = datetime.now(UTC)
         if image is not None:
@@ -584,6 +414,8 @@ class CameraSession:
             self.last_frame_at = now
             self.last_activity = time.monotonic()
             self._fps.tick(self.last_activity)
+            FRAMES_ANALYSED.labels(self.org, self.camera_id).inc()
+            STREAM_FPS.labels(self.org, self.camera_id).set(self._fps.rate(self.last_activity))
         previous = self.snapshot
         self.snapshot = Snapshot(
             version=(previous.version + 1) if previous else 1, frame_index=result.frame_index,
@@ -625,6 +457,27 @@ class CameraSession:
     def identity_of(self, track_id: int) -> TrackIdentity | None:
         return self.identities.get(track_id)
 
+    async def reconfigure(
+        self, lines: LineSet | None = None, zones: Sequence[PolygonZone] | None = None
+    ) -> None:
+        """Change the counting lines and/or zones of a running camera between two frames; counts of the
+        lines that did not change continue (see :meth:`AnalysisEngine.reconfigure_camera`)."""
+        if lines is not None:
+            self.line_set = lines
+        if zones is not None:
+            self.zones = tuple(zones)
+        if not self._added or self.frame_size is None:  # applied at the first frame (ensure_added)
+            self.lines = self.line_set.lines if self.line_set.reference_size is None else ()
+            return
+        self.lines = self.line_set.for_frame(self.frame_size)
+        config = CameraConfig(lines=tuple(line.zone for line in self.lines), zones=self.zones, tracker=self.tracker)
+        swapped = await self.engine.reconfigure_camera(self.key, config)
+        self.events = replace(self.events, line_ids={line.zone.name: line.line_id for line in self.lines})
+        if swapped is not None:
+            self._line_counts, self._zone_occupancy = swapped
+        self._jpeg_cache = None
+        log.info("stream %s: now %d lines, %d zones", self.key, len(self.lines), len(self.zones))
+
     async def end_tracks(self) -> None:
         """End every open track now (looping file wrapped), publishing their ends."""
         if self._added:
@@ -647,8 +500,10 @@ class CameraSession:
     async def set_state(self, state: StreamState, detail: str = "", *, publish: bool = True) -> None:
         changed = state is not self.state
         self.state = state
+        for each in StreamState:  # footfall_stream_state: 1 for the state it is in, 0 for the others
+            STREAM_UP.labels(self.org, self.camera_id, each.value).set(1 if each is state else 0)
         self.detail = detail
-        if changed and publish and state is not StreamState.CONNECTING:
+        if changed and publish and state is not StreamState.CONNECTING and self.publisher is not None:
             await self.publisher.put(self.org, [pub.status_event(self.camera_id, state.value, detail)])
         async with self.changed:
             self.changed.notify_all()
@@ -684,11 +539,21 @@ class CameraSession:
 
 @dataclass(frozen=True)
 class StreamOptions:
+    """How a worker reads its source.
+
+    ``every_frame``: True reads every frame with back-pressure (the reader waits for the analysis, nothing is
+    dropped: what a file needs for results identical to ``footfall process``); False keeps only the newest frame
+    (a live camera: a slow analysis never builds up latency). None: True for files, False for live sources.
+    ``time_origin``: seconds added to every frame's timestamp (a file's media time starts there).
+    """
+
     max_fps: float = 0.0
     loop: bool = False
     realtime: bool = False
     max_frames: int = 0
     max_reconnect_attempts: int = 0
+    every_frame: bool | None = None
+    time_origin: float = 0.0
 
 
 # Consecutive frames whose analysis fails before a stream is failed.
@@ -720,6 +585,7 @@ class StreamWorker:
         self._reader: FrameReader | None = None
         self._stop_reason = ""
         self._stopping = asyncio.Event()
+        self._errors_in_a_row = 0
         self._status_tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -772,16 +638,19 @@ class StreamWorker:
 
     async def _run(self) -> None:
         session, opts = self.session, self.options
+        bind_log_context(org=session.org, camera=session.camera_id)  # this task's log records name the camera
         loop = asyncio.get_running_loop()
         index_offset = 0
-        time_offset = 0.0
+        time_offset = opts.time_origin
         last_index = -1
         last_ts: float | None = None
         last_analysed_ts: float | None = None
         pace_origin: tuple[float, float] | None = None  # (monotonic, stream ts) for realtime pacing
         min_gap = 1.0 / opts.max_fps if opts.max_fps > 0 else 0.0
-        analysed = 0
-        errors_in_a_row = 0
+        submitted = 0
+        # Frames in the engine at once: as many as it detects concurrently, so one file keeps every worker busy.
+        depth = max(1, getattr(session.engine, "workers", 1))
+        in_flight: collections.deque[tuple[Frame, asyncio.Future[Analysis]]] = collections.deque()
         final_state, final_detail = StreamState.STOPPED, ""
         source = self._first_source
         try:
@@ -789,8 +658,11 @@ class StreamWorker:
                 if source is None:
                     source = await asyncio.to_thread(self._open_source, self._status_callback(loop))
                 is_live = isinstance(source, LiveSource)
+                every_frame = (not is_live) if opts.every_frame is None else opts.every_frame
                 fps = source.fps or 0.0
-                self._reader = reader = FrameReader(source, latest_only=is_live, name=session.key)
+                self._reader = reader = FrameReader(
+                    source, latest_only=not every_frame, maxsize=depth + 1, name=session.key
+                )
                 if self._stopping.is_set():
                     reader.stop()
                 reader.start()
@@ -800,12 +672,15 @@ class StreamWorker:
                     try:
                         frame = await reader.get()
                     except SourceError as exc:
+                        await self._drain(in_flight)
                         final_state, final_detail = StreamState.FAILED, str(exc)
                         return
                     if frame is None or self._stopping.is_set():
                         break
-                    session.frames_skipped += reader.dropped - dropped_seen
-                    dropped_seen = reader.dropped
+                    if reader.dropped > dropped_seen:
+                        session.frames_skipped += reader.dropped - dropped_seen
+                        FRAMES_DROPPED.labels(session.org, session.camera_id).inc(reader.dropped - dropped_seen)
+                        dropped_seen = reader.dropped
                     index = frame.index + index_offset
                     ts = frame.timestamp + time_offset
                     if last_ts is not None and ts <= last_ts:
@@ -827,25 +702,17 @@ class StreamWorker:
                                 break
                     if session.state is not StreamState.CONNECTED:
                         await session.set_state(StreamState.CONNECTED, "")
-                    try:
-                        await session.analyse(Frame(frame.image, index, ts), streaming=True)
-                        errors_in_a_row = 0
-                    except (Unavailable, asyncio.CancelledError):
-                        raise
-                    except Exception as exc:
-                        # One bad frame (a corrupt decode, a detector hiccup) skips that frame; a run of
-                        # them fails the stream with the reason.
-                        errors_in_a_row += 1
-                        if errors_in_a_row >= MAX_ERRORS_IN_A_ROW:
-                            raise
-                        log.warning("stream %s: frame %d skipped: %s", session.key, index, exc)
-                        session.frames_skipped += 1
-                        continue
+                    shifted = Frame(frame.image, index, ts)
+                    in_flight.append((shifted, await session.submit(shifted, streaming=True)))
                     last_analysed_ts = ts
-                    analysed += 1
-                    if opts.max_frames and analysed >= opts.max_frames:
-                        final_detail = f"analysed {analysed} frames (max_frames)"
+                    submitted += 1
+                    while len(in_flight) >= depth:
+                        await self._complete_oldest(in_flight)
+                    if opts.max_frames and submitted >= opts.max_frames:
+                        await self._drain(in_flight)
+                        final_detail = f"analysed {submitted} frames (max_frames)"
                         return
+                await self._drain(in_flight)
                 await reader.join()
                 if self._stopping.is_set():
                     final_detail = self._stop_reason
@@ -871,7 +738,29 @@ class StreamWorker:
             log.exception("stream %s failed", session.key)
             final_state, final_detail = StreamState.FAILED, f"analysis failed: {exc}"
         finally:
+            for _, pending in in_flight:
+                pending.cancel()
             await self._finish(final_state, final_detail)
+
+    async def _complete_oldest(self, in_flight: collections.deque[tuple[Frame, asyncio.Future[Analysis]]]) -> None:
+        """Apply the oldest frame in flight. One bad frame (a corrupt decode, a detector hiccup) skips that frame;
+        a run of MAX_ERRORS_IN_A_ROW fails the stream with the reason."""
+        frame, pending = in_flight.popleft()
+        try:
+            await self.session.complete(frame, pending)
+            self._errors_in_a_row = 0
+        except (Unavailable, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            self._errors_in_a_row += 1
+            if self._errors_in_a_row >= MAX_ERRORS_IN_A_ROW:
+                raise
+            log.warning("stream %s: frame %d skipped: %s", self.session.key, frame.index, exc)
+            self.session.frames_skipped += 1
+
+    async def _drain(self, in_flight: collections.deque[tuple[Frame, asyncio.Future[Analysis]]]) -> None:
+        while in_flight:
+            await self._complete_oldest(in_flight)
 
     async def _finish(self, state: StreamState, detail: str) -> None:
         session = self.session
@@ -888,7 +777,9 @@ class StreamWorker:
         if session.state is StreamState.FAILED and state is StreamState.STOPPED and not self._stop_reason:
             state, detail = StreamState.FAILED, session.detail
         await session.set_state(state, detail)
-        log.info("stream %s/%s %s%s", session.org, session.camera_id, state.value, f": {detail}" if detail else "")
+        # A local run (no publisher: `footfall process`) reports through its own output instead.
+        log.log(logging.INFO if session.publisher is not None else logging.DEBUG,
+                "stream %s/%s %s%s", session.org, session.camera_id, state.value, f": {detail}" if detail else "")
 
 
 def open_stream_source(

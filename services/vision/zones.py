@@ -1,9 +1,18 @@
 """Polygon zones: who is inside, enter/exit events and dwell time per track.
 
 A track is inside a zone when its anchor (the foot point by default) lies inside the polygon.
-To keep a person standing on the zone's edge from flickering in and out, a change of state
-needs ``enter_frames`` (resp. ``exit_frames``) consecutive observations on the new side. The
-event then carries the time of the *first* of those observations, so dwell time is not biased
+Two hysteresis rules keep a person standing on a zone's edge, or on the border between two
+adjacent zones, from flickering in and out (detector jitter moves the foot point by a few
+pixels every frame):
+
+* space: a track outside enters only once its anchor is inside by at least ``margin`` (a
+  fraction of the person's box height, so the same zone works near and far from the camera),
+  and a track inside leaves only once it is outside by as much. Positions within ``margin`` of
+  the edge keep the current state;
+* time: a change of state needs ``enter_frames`` (resp. ``exit_frames``) consecutive
+  observations past the margin on the new side.
+
+An event carries the time of the *first* of those observations, so dwell time is not biased
 by the hysteresis. Frames where a track is not observed (occlusion) neither extend nor break a
 streak. A track that ends while inside produces an ``exit`` with reason ``track_ended`` at the
 time it was last seen.
@@ -17,7 +26,7 @@ from typing import Literal
 
 import numpy as np
 
-from footfall.services.vision.geometry import Anchor, Point, anchor_point, points_in_polygon
+from footfall.services.vision.geometry import Anchor, Point, anchor_point, points_in_polygon, signed_distances
 from footfall.services.vision.track import Track, TrackEnd
 
 ZoneEventKind = Literal["enter", "exit"]
@@ -26,13 +35,18 @@ ExitReason = Literal["left", "track_ended"]
 
 @dataclass(frozen=True, slots=True)
 class PolygonZone:
-    """A named polygon in image pixels (configuration only; state lives in :class:`ZoneCounter`)."""
+    """A named polygon in image pixels (configuration only; state lives in :class:`ZoneCounter`).
+
+    ``margin``, ``enter_frames`` and ``exit_frames`` are the hysteresis of the module docstring;
+    ``margin=0`` and one frame each turn it off.
+    """
 
     name: str
     points: tuple[Point, ...]
     anchor: Anchor = Anchor.BOTTOM_CENTER
     enter_frames: int = 2
     exit_frames: int = 2
+    margin: float = 0.1
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -42,6 +56,8 @@ class PolygonZone:
             raise ValueError(f"zone {self.name!r} needs at least 3 points")
         if self.enter_frames < 1 or self.exit_frames < 1:
             raise ValueError("enter_frames and exit_frames must be >= 1")
+        if not 0.0 <= self.margin < 10.0:
+            raise ValueError(f"zone margin is a fraction of a person's height within [0, 10), got {self.margin}")
         object.__setattr__(self, "points", pts)
         object.__setattr__(self, "anchor", Anchor(self.anchor))
 
@@ -108,11 +124,15 @@ class ZoneCounter:
         if not observed:
             return []
         anchors = np.array([anchor_point(t.xyxy, self.zone.anchor) for t in observed])
-        inside = points_in_polygon(anchors, np.array(self.zone.points))
+        depth = signed_distances(anchors, np.array(self.zone.points))  # > 0 inside
         events: list[ZoneEvent] = []
-        for track, is_inside, anchor in zip(observed, inside.tolist(), anchors.tolist()):
+        for track, d, anchor in zip(observed, depth.tolist(), anchors.tolist()):
+            state = self._states.get(track.track_id)
+            band = self.zone.margin * max(0.0, track.xyxy[3] - track.xyxy[1])
+            # Within the band around the edge the current state holds.
+            is_inside = d > -band if state is not None and state.inside else d >= band and d > 0
             event = self._observe(
-                track.track_id, bool(is_inside), frame_index, timestamp,
+                track.track_id, is_inside, frame_index, timestamp,
                 (float(anchor[0]), float(anchor[1])), track.first_seen_time,
             )
             if event is not None:

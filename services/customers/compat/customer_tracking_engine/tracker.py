@@ -32,7 +32,8 @@ from footfall.services.customers.models import JourneyRecord
 log = logging.getLogger("customer_tracking_engine")
 
 DEFAULT_DB = Path("data") / "analytics.db"
-DEFAULT_MODEL = "nanodet"
+# The model of every Footfall vision path (``DetectorSettings.model``): what the platform's accuracy was measured on.
+DEFAULT_MODEL: str | None = None
 
 #: The seed's journeys table, column for column.
 JOURNEYS_SCHEMA = """CREATE TABLE IF NOT EXISTS journeys (
@@ -108,11 +109,30 @@ def _lines(lines: Any) -> list[Any]:
         raise TrackerError(str(err)) from None
 
 
-def load_detector(model_name: str | os.PathLike[str], confidence: float, threads: int | None = None) -> Any:
-    """``nanodet`` (shipped), a YOLO ``.onnx`` export, or ultralytics ``.pt`` weights (``footfall[yolo]``)."""
-    from footfall.inference import ModelLoadError, load_person_detector
+def detector_settings(
+    model_name: str | os.PathLike[str] | None = None, confidence: float | None = None, threads: int | None = None
+) -> Any:
+    """The platform's ``DetectorSettings`` with the seed's arguments applied (None: the platform's default)."""
+    from footfall.services.vision.detection import DetectorSettings
 
-    model = str(model_name)
+    overrides: dict[str, Any] = {"model": None if model_name is None else str(model_name), "confidence": confidence,
+                                 "threads": threads}
+    try:
+        return DetectorSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as err:
+        raise TrackerError(str(err)) from None
+
+
+def load_detector(
+    model_name: str | os.PathLike[str] | None = None, confidence: float | None = None, threads: int | None = None
+) -> Any:
+    """The platform's detector (``nanodet-int8`` by default), ``nanodet``, a YOLO ``.onnx`` export, or ultralytics
+    ``.pt`` weights (``footfall[yolo]``), loaded by the one loader of every vision path."""
+    from footfall.inference import ModelLoadError
+    from footfall.services.vision import detection
+
+    settings = detector_settings(model_name, confidence, threads)
+    model = settings.model
     if model.endswith(".pt"):
         try:
             import ultralytics  # noqa: F401
@@ -123,7 +143,7 @@ def load_detector(model_name: str | os.PathLike[str], confidence: float, threads
                 "model_name='nanodet'"
             ) from None
     try:
-        return load_person_detector("onnx", model, confidence=confidence, threads=threads)
+        return detection.load_detector(settings)
     except ModelLoadError as err:
         raise TrackerError(f"cannot load model {model!r}: {err}") from err
 
@@ -140,9 +160,10 @@ class CustomerTracker:
     >>> tracker.save_report("report.xlsx")  # or .csv
 
     Args:
-        model_name: ``"nanodet"`` (default, shipped), a YOLO ``.onnx`` export, or ``.pt`` weights (needs
-            ultralytics: ``pip install 'footfall[yolo]'``; a clear error otherwise).
-        confidence: Detection threshold (0-1).
+        model_name: The platform's detector by default (``nanodet-int8``, as streams and ``footfall process``),
+            ``"nanodet"``, a YOLO ``.onnx`` export, or ``.pt`` weights (needs ultralytics:
+            ``pip install 'footfall[yolo]'``; a clear error otherwise).
+        confidence: Detection threshold (0-1; default the platform's, 0.2).
         zones: Zones in frame pixels: the seed's ``{key: {"x1", "y1", "x2", "y2", ...}}`` dict, a list of
             ``{"name", "points"}`` polygons, or a zones JSON file.
         lines: Counting lines, ``"NAME:X1,Y1,X2,Y2[:entry|exit|bidirectional]"``.
@@ -157,8 +178,8 @@ class CustomerTracker:
 
     def __init__(
         self,
-        model_name: str | os.PathLike[str] = DEFAULT_MODEL,
-        confidence: float = 0.35,
+        model_name: str | os.PathLike[str] | None = DEFAULT_MODEL,
+        confidence: float | None = None,
         zones: Any = None,
         lines: Any = None,
         db_path: str | os.PathLike[str] | None = None,
@@ -173,10 +194,11 @@ class CustomerTracker:
         threads: int | None = None,
         detector: Any = None,
     ) -> None:
-        if not (isinstance(confidence, (int, float)) and 0.0 < confidence < 1.0):
+        if confidence is not None and not (isinstance(confidence, (int, float)) and 0.0 < confidence < 1.0):
             raise TrackerError("confidence must be between 0 and 1")
-        self.model_name = str(model_name)
-        self.confidence = float(confidence)
+        self.settings = detector_settings(model_name, confidence, threads)
+        self.model_name = self.settings.model
+        self.confidence = self.settings.confidence
         self.zones = _zones(zones)
         self.lines = _lines(lines)
         self.db_path = Path(db_path) if db_path is not None else DEFAULT_DB
@@ -187,7 +209,7 @@ class CustomerTracker:
         self.webhook_secret = webhook_secret
         self.on_customer_entry = on_customer_entry
         self.on_journey_complete = on_journey_complete
-        self.detector = detector if detector is not None else load_detector(model_name, self.confidence, threads)
+        self.detector = detector if detector is not None else load_detector(model_name, confidence, threads)
         self.conversions = ConversionBook()
 
         self.active_customers: dict[str, CustomerJourney] = {}
@@ -202,7 +224,7 @@ class CustomerTracker:
         self._created: dict[str, datetime] = {}
         self._saved: dict[str, set[str]] = {}
         self._stop = threading.Event()
-        self._source: Any = None
+        self._stream: Any = None  # the LocalStream of a running process_video
 
     # ---- processing ------------------------------------------------------------------------------
 
@@ -217,44 +239,58 @@ class CustomerTracker:
         ``completed_journeys`` holds every customer. Times are Unix seconds: for a file, ``start_time``
         (default: now) plus the frame's time in the video.
         """
-        from footfall.services.vision.pipeline import VisionPipeline
-        from footfall.services.vision.sources import LiveSource, SourceError, VideoFileSource
+        from footfall.services.vision.offline import AnalysisError, LocalStream
+        from footfall.services.vision.sources import SourceError, VideoFileSource
         from footfall.services.vision.tracking import TrackerConfig
+        from footfall.services.vision.workers import StreamOptions, open_stream_source
 
         self._stop.clear()
         is_file = not isinstance(source, int) and "://" not in str(source) and not str(source).isdigit()
+        first = None
         try:
             if is_file:
-                src: Any = VideoFileSource(source)
-                fps = src.fps
+                first = VideoFileSource(source)
+                fps = first.fps
+                opener = open_stream_source("path", str(source))
             else:
                 target = int(source) if str(source).isdigit() else str(source)
-                src = LiveSource(target, max_attempts=3)
+                opener = open_stream_source("device" if isinstance(target, int) else "url", target,
+                                            max_reconnect_attempts=3)
                 fps = 15.0
         except SourceError as err:
             raise TrackerError(str(err)) from err
-        self._source = src
+        # Files: Unix time from start_time (default now) plus the frame's time in the video; live: capture time.
         base = (time.time() if start_time is None else float(start_time)) if is_file else 0.0
-        pipeline = VisionPipeline(self.detector, zones=self.zones, lines=self.lines,
-                                  tracker=TrackerConfig(frame_rate=fps))
         builder = JourneyBuilder(self.camera_id, config=self.journey_config, rules=self.rules,
                                  conversions=self.conversions)
-        started = time.perf_counter()
         frames = 0
-        result = None
+
+        def on_result(result: Any, analysed_frame: bool) -> None:
+            nonlocal frames
+            frames += analysed_frame
+            self._handle(builder.update(result), builder)
+            if stream.session is not None:
+                self.line_counts = {k: dict(v) for k, v in stream.session.line_counts.items()}
+
+        # The platform's stream worker and engine, as `footfall process` and live streams run them.
+        stream = LocalStream(
+            opener, name=self.camera_id, detector=self.detector, lines=self.lines, zones=self.zones,
+            tracker=TrackerConfig(frame_rate=fps), workers=self.settings.workers,
+            options=StreamOptions(max_frames=max_frames or 0, time_origin=base), first_source=first,
+            on_result=on_result,
+        )
+        self._stream = stream
+        if self._stop.is_set():
+            stream.stop()
+        started = time.perf_counter()
         try:
-            for frame in src:
-                result = pipeline.process_frame(frame.image, frame.index, base + frame.timestamp)
-                self._handle(builder.update(result), builder)
-                self.line_counts = pipeline.cameras["default"].line_counts
-                frames += 1
-                if self._stop.is_set() or (max_frames is not None and frames >= max_frames):
-                    break
+            stream.run()
+        except AnalysisError as err:
+            raise TrackerError(str(err)) from err
         finally:
-            src.close()
-            self._source = None
-        if result is not None:
-            self._handle(builder.update(pipeline.finish()), builder)
+            self._stream = None
+            if first is not None:
+                first.close()
         self._handle(builder.finish(), builder)
         self.frames_processed += frames
         elapsed = time.perf_counter() - started
@@ -264,10 +300,11 @@ class CustomerTracker:
         return self
 
     def stop(self) -> None:
-        """End a running :meth:`process_video` after its current frame (from another thread)."""
+        """End a running :meth:`process_video` after its current frames (from another thread)."""
         self._stop.set()
-        if self._source is not None and hasattr(self._source, "close") and not hasattr(self._source, "fps"):
-            self._source.close()
+        stream = self._stream
+        if stream is not None:
+            stream.stop()
 
     def _handle(self, events: Sequence[Any], builder: JourneyBuilder) -> None:
         for ev in events:
@@ -418,7 +455,7 @@ def batch_process_videos(
     The detector is loaded once and shared by the videos' trackers."""
     if "detector" not in tracker_kwargs:
         tracker_kwargs["detector"] = load_detector(
-            tracker_kwargs.get("model_name", DEFAULT_MODEL), tracker_kwargs.get("confidence", 0.35),
+            tracker_kwargs.get("model_name", DEFAULT_MODEL), tracker_kwargs.get("confidence"),
             tracker_kwargs.pop("threads", None),
         )
     results = []

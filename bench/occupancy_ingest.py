@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/occupancy_ingest.py                 # 200k events, 20 cameras
     .venv/bin/python bench/occupancy_ingest.py --events 50000 --cameras 5 --json bench/results/occ.json
+    .venv/bin/python bench/occupancy_ingest.py --events 20000 --consumers 2   # + 1 vs 2 consumer processes
 
 Starts an embedded PostgreSQL and a nats-server in a temporary directory, migrates, creates cameras with
 one bidirectional line each and runs three phases. Publishing runs in a separate process (as vision
@@ -14,6 +15,10 @@ workers would), so the service process only consumes:
 3. lag: the publisher sends background load at --lag-rate events/s while the benchmark publishes probe
    crossings on a probe camera and watches it with `OccupancyService.watch` (what WatchOccupancy and the
    GraphQL subscription use); the lag is probe publish -> the watch yielding the probe's count.
+4. consumer group (`--consumers 1|2`): for 1, then up to that many consumer *processes* (each its own
+   runtime, database pool and NATS connection, sharing the durable consumer as `footfall serve occupancy`
+   replicas do), a fresh backlog of N crossings is drained; the rates are printed side by side with their
+   ratio (on a machine with fewer free cores than processes, expect no gain).
 
 Only loopback addresses are used; every loop is bounded in count and time.
 """
@@ -107,6 +112,65 @@ def _spawn_publisher(url: str, n: int, cameras: int, seed: int, rate: float = 0.
     proc = ctx.Process(target=_publisher_main, args=(url, n, cameras, seed, rate, duration_s, queue), daemon=True)
     proc.start()
     return proc, queue
+
+
+def _consumer_main(db_url: str, nats_url: str, batch: int, ready: object, go: object, stop: object) -> None:
+    """One consumer process of the group phase: ready once imported and connected, consumes from `go`."""
+    asyncio.run(_consume(db_url, nats_url, batch, ready, go, stop))
+
+
+async def _consume(db_url: str, nats_url: str, batch: int, ready, go, stop) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(timezone="UTC", ingest_batch_size=batch, equipment_timeout_s=0,
+                        anomaly_crossings_per_minute=10**9)
+    db = Database(db_url, max_size=4)
+    await db.open()
+    bus = EventBus(nats_url, stream=STREAM, subject_prefix=PREFIX)
+    await bus.connect()
+    ready.set()
+    while not go.is_set():
+        await asyncio.sleep(0.01)
+    runtime = await start_occupancy(settings, db, bus, None, schedule=False)
+    while not stop.is_set():
+        await asyncio.sleep(0.05)
+    await runtime.stop()
+    await bus.close()
+    await db.close()
+
+
+async def _group(db: Database, db_url: str, nats_url: str, args: argparse.Namespace) -> dict[str, object]:
+    """Phase 4: backlog drain rates of 1..args.consumers consumer processes."""
+    ctx = mp.get_context("spawn")
+    rates: dict[str, int] = {}
+    for k in range(1, args.consumers + 1):
+        proc, queue = _spawn_publisher(nats_url, args.events, args.cameras, seed=10 + k)
+        await _wait_queue(queue, proc, 600)
+        proc.join()
+        target = await _counted(db) + args.events
+        ready, go, stop = [ctx.Event() for _ in range(k)], ctx.Event(), ctx.Event()
+        procs = [ctx.Process(target=_consumer_main, args=(db_url, nats_url, args.batch, r, go, stop), daemon=True)
+                 for r in ready]
+        for consumer in procs:
+            consumer.start()
+        try:
+            deadline = time.monotonic() + 120
+            while not all(r.is_set() for r in ready):
+                if time.monotonic() > deadline or not all(c.is_alive() for c in procs):
+                    raise RuntimeError("a consumer process did not get ready")
+                await asyncio.sleep(0.05)
+            t0 = time.time()
+            go.set()
+            rates[str(k)] = round(args.events / (await _wait_counted(db, target, 600) - t0))
+        finally:
+            stop.set()
+            for consumer in procs:
+                consumer.join(60)
+    out: dict[str, object] = {"consumer_processes_events_per_s": rates}
+    if "1" in rates and len(rates) > 1:
+        out["consumer_processes_speedup"] = round(rates[str(args.consumers)] / rates["1"], 2)
+    print("backlog drain by consumer processes: " + " | ".join(f"{k}: {v} events/s" for k, v in rates.items())
+          + (f" (x{out['consumer_processes_speedup']})" if "consumer_processes_speedup" in out else ""),
+          file=sys.stderr)
+    return out
 
 
 def _cpu_seconds(pg_dir: Path, nats_pid: int | None) -> dict[str, float]:
@@ -211,6 +275,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             results.update(await _lag(runtime.service, bus, nats_server.url, probe_id, args))
             results["load_average_after"] = round(os.getloadavg()[0], 2)
             await runtime.stop()
+
+            # 4. consumer processes sharing the durable (the runtime above has stopped)
+            if args.consumers:
+                results.update(await _group(db, url, nats_server.url, args))
             await bus.close()
             await db.close()
         finally:
@@ -267,6 +335,8 @@ def main() -> None:
     parser.add_argument("--lag-rate", type=float, default=5000, help="background events/s during the lag phase")
     parser.add_argument("--lag-seconds", type=float, default=15)
     parser.add_argument("--probes", type=int, default=300)
+    parser.add_argument("--consumers", type=int, choices=(1, 2),
+                        help="also drain a backlog with 1, then up to this many consumer processes (phase 4)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     results = asyncio.run(run(args))

@@ -50,17 +50,17 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from footfall.deploy.platform import serve
+    from footfall.deploy.platform import run
 
     settings = _settings(args)
     if args.demo:
         settings = settings.model_copy(update={"demo": True})
-    asyncio.run(serve(settings))
+    run(settings)
     return 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from footfall.deploy.platform import serve
+    from footfall.deploy.platform import run
 
     settings = _settings(args)
     names = list(dict.fromkeys(args.service))
@@ -68,12 +68,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if not settings.grpc_target:
             print("footfall serve gateway needs FOOTFALL_GRPC_TARGET (host:port of the services)", file=sys.stderr)
             return 2
-        asyncio.run(serve(settings, services=[], gateway=True))
+        run(settings, services=[], gateway=True)
     elif "gateway" in names:
         print("serve the gateway on its own: footfall serve gateway", file=sys.stderr)
         return 2
     else:
-        asyncio.run(serve(settings, services=names, gateway=False))
+        run(settings, services=names, gateway=False)
     return 0
 
 

@@ -1,6 +1,11 @@
 """Assembles the platform: infrastructure (embedded or external), every service, the gateway.
 
 `footfall up` runs `Platform` with all services in one process; `footfall serve <service>` runs one.
+
+Stopping goes in the order that loses nothing: producers first (vision streams, schedulers, the webhook
+dispatcher), then the outbox relay flushes what was committed, then the consumers (each finishes its batch),
+the gRPC server, the relay's last bounded flush, NATS, PostgreSQL. Nothing publishes with retries against a
+closing bus: events that follow a commit wait in the outbox (services/core/outbox.py) for the next start.
 """
 
 from __future__ import annotations
@@ -20,12 +25,20 @@ from footfall.services.core.embedded import EmbeddedPostgres, NatsServer, free_p
 from footfall.services.core.events import EventBus
 from footfall.services.core.grpc import GrpcServer
 from footfall.services.core.migrations import apply_migrations
+from footfall.services.core.outbox import OutboxRelay, hold_relay
 
 log = logging.getLogger(__name__)
 
 
 class ServiceRuntime(Protocol):
+    """What a service's `start_<name>` returns. It may also have `async stop_producing()`: stop what creates
+    work on its own (streams, schedulers), called on every runtime before any `stop`."""
+
     async def stop(self) -> None: ...
+
+
+#: Runtimes that only produce (their `stop` ends streams that publish): stopped first, while NATS is up.
+PRODUCER_SERVICES = ("vision",)
 
 
 ServiceStarter = Callable[[Settings, Database, EventBus, GrpcServer], Awaitable[ServiceRuntime]]
@@ -70,6 +83,7 @@ class Infrastructure:
     nats_url: str
     db: Database
     bus: EventBus
+    relay: OutboxRelay
     _stack: AsyncExitStack = field(repr=False)
 
     async def close(self) -> None:
@@ -82,8 +96,8 @@ async def start_infrastructure(settings: Settings, *, migrate: bool = True) -> I
         database_url = settings.database_url
         if not database_url:
             pg = EmbeddedPostgres(settings.data_dir / "postgres")
-            database_url = await asyncio.to_thread(pg.start)
-            stack.callback(pg.stop)
+            stack.callback(pg.stop)  # first: a start cut short by a signal still stops what it started
+            database_url = await _in_thread_to_the_end(pg.start)
         if migrate:
             applied = await asyncio.to_thread(apply_migrations, database_url)
             if applied:
@@ -91,8 +105,8 @@ async def start_infrastructure(settings: Settings, *, migrate: bool = True) -> I
         nats_url = settings.nats_url
         if not nats_url:
             nats = NatsServer(settings.data_dir / "nats", port=_preferred_port(4222))
-            nats_url = await asyncio.to_thread(nats.start)
             stack.callback(nats.stop)
+            nats_url = await _in_thread_to_the_end(nats.start)
         db = Database(database_url, max_size=settings.database_pool_size)
         await db.open()
         stack.push_async_callback(db.close)
@@ -102,9 +116,27 @@ async def start_infrastructure(settings: Settings, *, migrate: bool = True) -> I
         )
         await bus.connect()
         stack.push_async_callback(bus.close)
-        return Infrastructure(database_url, nats_url, db, bus, stack)
+        # Held by the platform until every service has stopped: its release is the last flush, before NATS.
+        relay = await hold_relay(db, bus)
+        stack.push_async_callback(relay.release)
+        return Infrastructure(database_url, nats_url, db, bus, relay, stack)
     except BaseException:
         await stack.aclose()
+        raise
+
+
+async def _in_thread_to_the_end(start: Callable[[], str]) -> str:
+    """`start()` in a thread; a cancellation (a signal during start) waits for it to finish, so that what it
+    started is there to be stopped, then propagates."""
+    import contextlib
+
+    future = asyncio.ensure_future(asyncio.to_thread(start))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(future)
         raise
 
 
@@ -174,7 +206,8 @@ class Platform:
             target = self.settings.grpc_target or f"127.0.0.1:{self.grpc_port}"
             self.channel = grpc.aio.insecure_channel(target)
             self.app = create_app(
-                self.settings, self.channel, health_check=self.health, authenticator=self.authenticator
+                self.settings, self.channel, health_check=self.health, authenticator=self.authenticator,
+                nats_url=self.infra.nats_url,  # the gateway keeps the live updates for its live reads
             )
 
     async def _start_gateway_only(self) -> None:
@@ -202,22 +235,35 @@ class Platform:
         return checks
 
     async def stop(self) -> None:
-        """Stop everything started, last started first; safe to call again."""
+        """Stop everything started, in the order of the module docstring; safe to call again."""
         channel, self.channel = self.channel, None
         if channel is not None:
             await channel.close()
         runtimes, self.runtimes = self.runtimes, {}
-        for name, runtime in reversed(list(runtimes.items())):
-            try:
-                await runtime.stop()
-            except Exception:
-                log.exception("stopping %s failed", name)
+        ordered = sorted(reversed(list(runtimes.items())), key=lambda item: item[0] not in PRODUCER_SERVICES)
+        for name, runtime in ordered:
+            if name in PRODUCER_SERVICES:
+                await _quietly(name, runtime.stop)
+            elif hasattr(runtime, "stop_producing"):
+                await _quietly(name, runtime.stop_producing)
+        if self.infra is not None:
+            await self.infra.relay.flush()
+        for name, runtime in ordered:
+            if name not in PRODUCER_SERVICES:
+                await _quietly(name, runtime.stop)
         grpc_server, self.grpc_server = self.grpc_server, None
         if grpc_server is not None:
             await grpc_server.stop()
         infra, self.infra = self.infra, None
         if infra is not None:
             await infra.close()
+
+
+async def _quietly(name: str, stop: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await stop()
+    except Exception:
+        log.exception("stopping %s failed", name)
 
 
 def audit_sink(settings: Settings, db: Database, authenticator: Any) -> Any:
@@ -260,23 +306,42 @@ def login_banner(settings: Settings, generated_password: str | None) -> str:
     return "\n".join(lines)
 
 
+def run(settings: Settings, *, services: list[str] | None = None, gateway: bool = True) -> None:
+    """`serve` in a new event loop, then, once everything has stopped in order, exit at once.
+
+    The interpreter's own teardown (garbage-collecting the loaded models and libraries) takes seconds, more
+    than docker's 10 s grace together with the shutdown on a busy machine, and has nothing left to save:
+    the exit hooks run and the logs are flushed, then the process ends.
+    """
+    import atexit
+    import os
+    import sys
+
+    try:  # uvloop (uvicorn[standard]) when installed, as `uvicorn.run` would choose: a cheaper event loop
+        from uvloop import run as run_loop
+    except ImportError:
+        run_loop = asyncio.run
+    run_loop(serve(settings, services=services, gateway=gateway))
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
+
+
 async def serve(settings: Settings, *, services: list[str] | None = None, gateway: bool = True) -> None:
     """Run until SIGINT (Ctrl-C) or SIGTERM (docker, Kubernetes, systemd), then stop everything cleanly.
 
     The signals are ours, not uvicorn's: uvicorn re-raises the signal it caught once it has stopped, and
     asyncio answers a re-raised SIGINT by cancelling the main task, which would cut the shutdown short and
     leave the embedded PostgreSQL and nats-server behind. A second signal while stopping forces the HTTP
-    server to close its connections; the services and embedded servers are still stopped in order.
+    server to close its connections; the services and embedded servers are still stopped in order. They are
+    ours from before the start: a signal while starting cancels the start, which stops what it had started.
     """
     import contextlib
     import signal
 
-    import uvicorn
-
     platform = Platform(settings, services=services, gateway=gateway)
-    await platform.start()
-    if platform.generated_admin_password or settings.demo:
-        print(login_banner(settings, platform.generated_admin_password), flush=True)
     stop = asyncio.Event()
     http_servers: list[Any] = []
 
@@ -292,6 +357,10 @@ async def serve(settings: Settings, *, services: list[str] | None = None, gatewa
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, request_stop)
     try:
+        if not await _start_unless_stopped(platform, stop):
+            return
+        if platform.generated_admin_password or settings.demo:
+            print(login_banner(settings, platform.generated_admin_password), flush=True)
         if gateway:
             http_servers.append(_http_server(platform.app, settings.http_host, settings.http_port, lifespan="on"))
             if settings.metrics_port is not None:
@@ -303,8 +372,13 @@ async def serve(settings: Settings, *, services: list[str] | None = None, gatewa
                      settings.http_host, settings.http_port, platform.grpc_port or settings.grpc_target)
             await asyncio.gather(*(server.serve() for server in http_servers))
         else:
-            log.info("serving %s on gRPC :%s", ", ".join(platform.runtimes), platform.grpc_port)
-            await stop.wait()
+            from footfall.deploy.metrics_server import process_http_apps  # /health and /metrics of this process
+
+            http_servers += [_http_server(app, settings.http_host, port, lifespan="off")
+                             for port, app in process_http_apps(settings, platform.health, platform.authenticator)]
+            log.info("serving %s on gRPC :%s, /health and /metrics on HTTP :%d", ", ".join(platform.runtimes),
+                     platform.grpc_port, settings.http_port)
+            await asyncio.gather(stop.wait(), *(server.serve() for server in http_servers))
     finally:
         log.info("stopping Footfall")
         shutdown = asyncio.ensure_future(_shutdown(platform))
@@ -314,6 +388,26 @@ async def serve(settings: Settings, *, services: list[str] | None = None, gatewa
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         shutdown.result()
+
+
+async def _start_unless_stopped(platform: Platform, stop: asyncio.Event) -> bool:
+    """Start `platform`; False when `stop` was set first (the start is cancelled and has cleaned up)."""
+    import contextlib
+
+    start = asyncio.ensure_future(platform.start())
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([start, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if start.done():
+        start.result()  # a failed start raises here
+        return True
+    log.info("stop requested while starting; undoing the start")
+    start.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await start
+    return False
 
 
 def _http_server(app: Any, host: str, port: int, *, lifespan: str) -> Any:

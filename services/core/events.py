@@ -26,6 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
+from footfall.services.core.metrics import BUS_RECONNECTS, CONSUMER_LAG, CONSUMER_REDELIVERIES, EVENTS_PUBLISHED
 from footfall.services.core.tenancy import validate_org
 from footfall.services.core.timestamps import to_timestamp
 
@@ -130,6 +131,9 @@ class EventBus:
         self._consumers: list[asyncio.Task[None]] = []
         self._stops: dict[asyncio.Task[None], asyncio.Event] = {}
         self._closing = False
+        self._lag_durables: set[str] = set()
+        self._lag_task: asyncio.Task[None] | None = None
+        self.lag_poll_s = 5.0
 
     @property
     def nc(self) -> NatsClient:
@@ -153,6 +157,7 @@ class EventBus:
                 log.warning("NATS disconnected from %s; reconnecting", redact_url(self.url))
 
         async def on_reconnect() -> None:
+            BUS_RECONNECTS.inc()
             log.info("NATS reconnected to %s", redact_url(self.url))
 
         async def on_error(err: Exception) -> None:
@@ -176,13 +181,41 @@ class EventBus:
         except NotFoundError:
             await self.js.add_stream(config)
 
+    def watch_lag(self, durable: str) -> None:
+        """Report `durable`'s backlog as `footfall_consumer_lag` (JetStream `num_pending`, every `lag_poll_s`)."""
+        self._lag_durables.add(durable)
+        if self._lag_task is None or self._lag_task.done():
+            self._lag_task = asyncio.create_task(self._poll_lag(), name="consumer-lag")
+            self._consumers.append(self._lag_task)
+
+    async def _poll_lag(self) -> None:
+        while not self._closing:
+            for durable in sorted(self._lag_durables):
+                try:
+                    info = await self.js.consumer_info(self.stream, durable)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:  # a missed sample only (not created yet, reconnecting)
+                    log.debug("consumer %s: no consumer info (%s)", durable, err)
+                    continue
+                CONSUMER_LAG.labels(durable).set(info.num_pending or 0)
+            await asyncio.sleep(self.lag_poll_s)
+
     async def close(self) -> None:
+        """Stop the consumers (each finishes its batch), then drain and close the connection."""
         self._closing = True
         await self._stop_tasks([t for t in self._consumers if not t.done()])
         self._consumers.clear()
+        if self._nc is not None and not self._nc.is_closed:
+            try:
+                await asyncio.wait_for(self._nc.drain(), 5)
+            except Exception:
+                await self._nc.close()
+        self._nc = self._js = None
 
     async def stop_consumer(self, task: asyncio.Task[None]) -> None:
-        """Stop a consumer started by `consume` (its current batch is acked or nak'ed first)."""
+        """Stop a consumer started by `consume` (its current batch is acked or nak'ed first); the connection
+        stays open for the others and for publishing (only `close` closes it)."""
         await self._stop_tasks([task])
         if task in self._consumers:
             self._consumers.remove(task)
@@ -205,12 +238,6 @@ class EventBus:
             log.warning("%d consumer task(s) did not stop", len(pending))
         for task in tasks:
             self._stops.pop(task, None)
-        if self._nc is not None and not self._nc.is_closed:
-            try:
-                await asyncio.wait_for(self._nc.drain(), 5)
-            except Exception:
-                await self._nc.close()
-        self._nc = self._js = None
 
     def subject(self, org: str, service: str, event: str) -> str:
         return subject(org, service, event, self.prefix)
@@ -230,9 +257,10 @@ class EventBus:
         while True:
             try:
                 await self.js.publish(subj, data, headers=headers, timeout=2)
+                EVENTS_PUBLISHED.labels(envelope.source, envelope.type).inc()
                 return
             except Exception as err:  # timeouts, no responders, reconnecting
-                if loop.time() + delay > stop_at:
+                if loop.time() + delay > stop_at or self._closing:  # never retry against a closing bus
                     raise
                 log.warning("publish of %s to %s failed (%s); retrying", envelope.event_id, subj, err)
                 await asyncio.sleep(delay)
@@ -261,6 +289,7 @@ class EventBus:
                                    name=f"consumer:{durable}")
         self._consumers.append(task)
         self._stops[task] = stop
+        self.watch_lag(durable)
         return task
 
     async def _consume_loop(
@@ -281,6 +310,7 @@ class EventBus:
                 except (TimeoutError, asyncio.TimeoutError, nats.errors.TimeoutError):
                     continue
                 events = [_decode(m) for m in msgs]
+                CONSUMER_REDELIVERIES.labels(durable).inc(sum(1 for e in events if e.num_delivered > 1))
                 try:
                     await handler(events)
                 except asyncio.CancelledError:

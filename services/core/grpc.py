@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 import grpc
 from footfall.services.core import errors
 from footfall.services.core.audit import AUDITED_METHODS, AuditSink, client_ip, record_call
+from footfall.services.core.logging import bind_log_context
 from footfall.services.core.principal import ADMINS, FEEDERS, READERS, WRITERS, Principal, Role
 from footfall.services.core.tenancy import ORG_METADATA_KEY, validate_org
 from footfall.services.core.tokens import NOT_AUTHENTICATED
@@ -161,6 +162,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         # Each RPC runs in its own task with its own context copy: nothing leaks into other calls.
         _principal.set(principal)
         _org.set(org)
+        bind_log_context(org=org)
 
 
 def _guarded(handler: Any, authorize: Callable[[Any], Awaitable[None]], method: str = "",

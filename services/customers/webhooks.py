@@ -2,10 +2,11 @@
 
 The dispatcher runs two steps in a loop (woken at once when new events are committed):
 
-1. **Publish**: unpublished rows of ``customer_events`` (the outbox) are published to NATS as
-   ``footfall.<org>.customers.<event>`` with their deterministic event id (so a re-publish after a crash
-   is dropped by JetStream), and one delivery per subscribed webhook is queued; both happen before the row
-   is marked published, in one transaction.
+1. **Publish**: unpublished rows of ``customer_events`` (the outbox) are staged in the platform outbox
+   (services/core/outbox.py, whose relay publishes them to NATS as ``footfall.<org>.customers.<event>``)
+   with their deterministic event id (so a re-publish after a crash is dropped by JetStream), and one
+   delivery per subscribed webhook is queued; both happen in the transaction that marks the row published,
+   so neither waits on NATS nor is lost when it is down.
 2. **Deliver**: due deliveries are leased, POSTed with httpx, and recorded: delivered on a 2xx, retried
    with exponential back-off (``backoff_s * 2**(attempt-1)``, capped) on a network error, a 5xx, 408 or
    429, failed for good after ``max_attempts`` or on any other 4xx. Every attempt is in the delivery log.
@@ -41,8 +42,10 @@ from typing import Any
 import httpx
 from footfall.v1 import customers_pb2
 
+from footfall.services.core import outbox
 from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus, make_envelope
+from footfall.services.core.metrics import WEBHOOK_DELIVERIES
 from footfall.services.core.netguard import REFUSED, GuardedTransport, refusal_of
 from footfall.services.core.tasks import cancel_and_wait
 from footfall.services.customers import store
@@ -224,13 +227,13 @@ class Dispatcher:
             async with self.db.system() as conn:
                 rows = await store.unpublished_events_system(conn, limit)
                 for row in rows:
-                    if self.bus is not None and self.bus.connected:
+                    if self.bus is not None:
                         payload = _PAYLOAD_TYPES[row["event"]].FromString(bytes(row["payload"]))
                         envelope = make_envelope(
                             row["org_id"], SERVICE, row["event"], payload, event_id=row["event_id"],
                             occurred_at=row["occurred_at"],
                         )
-                        await self.bus.publish(envelope)
+                        await outbox.stage(conn, self.bus, envelope)
                     await store.fan_out_system(conn, row["org_id"], row["event_id"], row["event"], row["body"])
             handled += len(rows)
             if len(rows) < limit:
@@ -263,6 +266,8 @@ class Dispatcher:
                 conn, int(row["id"]), delivered=result.delivered, status_code=result.status_code,
                 error=result.error, retry_in_s=retry_in,
             )
+        outcome = "delivered" if result.delivered else "retried" if retry_in is not None else "failed"
+        WEBHOOK_DELIVERIES.labels(row["event"], outcome).inc()
         if retry_in is not None:
             self._wake_after(retry_in)
 

@@ -7,9 +7,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from footfall.services.core import outbox
 from footfall.services.core.config import Settings
 from footfall.services.core.db import Database
-from footfall.services.core.events import EventBus, make_envelope
+from footfall.services.core.events import EventBus
 from footfall.services.core.principal import Principal
 from footfall.services.identity.clients import AuditTrail, CustomerDirectory
 from footfall.services.identity.faces import FaceEngine
@@ -17,6 +18,7 @@ from footfall.services.identity.images import FaceImages
 from footfall.services.identity.vectors import FaceVectorStore
 from footfall.v1 import events_pb2
 from google.protobuf.message import Message
+from psycopg import AsyncConnection
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +52,15 @@ class IdentityDeps:
     audit: AuditTrail
     config: IdentityConfig
 
-    async def publish(self, org: str, event: str, payload: Message, *, event_id: str | None = None,
-                      occurred_at: datetime | None = None) -> None:
-        """Publish durably when a bus is attached (event ids derived from a source event make redeliveries
-        duplicates that JetStream and consumers drop)."""
+    async def stage(self, conn: AsyncConnection, org: str, event: str, payload: Message, *,
+                    event_id: str | None = None, occurred_at: datetime | None = None) -> None:
+        """In the transaction that makes the change: its event, published once it commits (the outbox), when a
+        bus is attached. Event ids derived from a source event make redeliveries duplicates that JetStream and
+        consumers drop."""
         if self.bus is None:
             return
-        await self.bus.publish(make_envelope(org, SOURCE, event, payload, event_id=event_id, occurred_at=occurred_at))
+        await outbox.stage_event(conn, self.bus, org, SOURCE, event, payload, event_id=event_id,
+                                 occurred_at=occurred_at)
 
 
 def requester(principal: Principal | None) -> str:

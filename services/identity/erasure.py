@@ -42,7 +42,7 @@ class Erasure:
             faces = await store.person_faces(conn, [person_id])
             report = await self._erase(conn, org, [person], faces, None)
             await self._audit(org, report, None, principal)
-        await self._announce(org, report, None)
+            await self._announce(conn, org, report, None)
         return report
 
     async def erase_customer(self, org: str, customer_id: int, principal: Principal | None) -> ErasureReport:
@@ -56,7 +56,7 @@ class Erasure:
                 raise NotFound("Customer has no identity data")
             report = await self._erase(conn, org, persons, faces, customer_id)
             await self._audit(org, report, customer_id, principal)
-        await self._announce(org, report, customer_id)
+            await self._announce(conn, org, report, customer_id)
         return report
 
     async def _erase(self, conn: psycopg.AsyncConnection, org: str, persons: list[Person],
@@ -85,8 +85,10 @@ class Erasure:
             {"requested_by": requester(principal), "person_ids": report.person_ids,
              "face_vectors": report.face_vectors, "images": report.images, "consents": report.consents})
 
-    async def _announce(self, org: str, report: ErasureReport, customer_id: int | None) -> None:
-        await self.deps.publish(org, ERASED, erased_event(report.person_ids, customer_id, datetime.now(UTC)))
+    async def _announce(self, conn: psycopg.AsyncConnection, org: str, report: ErasureReport,
+                        customer_id: int | None) -> None:
+        """Inside the transaction: `erased` is published once the erasure commits (the outbox)."""
+        await self.deps.stage(conn, org, ERASED, erased_event(report.person_ids, customer_id, datetime.now(UTC)))
         log.info("org %s: erased %d person(s), %d face(s), %d image(s)", org, len(report.person_ids),
                  report.face_vectors, report.images)
 

@@ -149,10 +149,11 @@ class PeopleService:
                                                    consent_id=None, image_path=None, created_at=now)
                     await self.deps.vectors.upsert(org, [FaceVector(vector_id, values, person_id=person.id,
                                                                     created_at=now)])
+                await self.deps.stage(conn, org, PERSON_JOINED, joined_event(person, None, ""),
+                                      event_id=f"person-{person.id}")
         except BaseException:
             self.deps.images.delete(org, [person.image_path])
             raise
-        await self.deps.publish(org, PERSON_JOINED, joined_event(person, None, ""), event_id=f"person-{person.id}")
         return PersonView(person), values
 
     async def update(self, org: str, person_id: str, changes: PersonChanges) -> PersonView:
@@ -219,9 +220,9 @@ class PeopleService:
                 person = await store.save_person(conn, org, with_sighting(person, camera_id, at, obj.x, obj.y))
                 await store.save_track(conn, org, camera_id, object_id, person.id, at, None)
                 person_ids.append(person.id)
-        for person in joined:
-            await self.deps.publish(org, PERSON_JOINED, joined_event(person, None, camera_id),
-                                    event_id=f"person-{person.id}")
+            for person in joined:
+                await self.deps.stage(conn, org, PERSON_JOINED, joined_event(person, None, camera_id),
+                                      event_id=f"person-{person.id}")
         return person_ids
 
     async def statistics(self, org: str, kind: str, since: datetime | None, until: datetime | None

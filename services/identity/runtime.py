@@ -9,6 +9,7 @@ from footfall.services.core.config import Settings
 from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus
 from footfall.services.core.grpc import GrpcServer
+from footfall.services.core.outbox import OutboxRelay, hold_relay
 from footfall.services.identity.clients import AuditTrail, CustomerDirectory
 from footfall.services.identity.consumer import FaceCropConsumer
 from footfall.services.identity.deps import IdentityConfig, IdentityDeps
@@ -37,6 +38,12 @@ class IdentityRuntime:
     consumer: FaceCropConsumer | None
     retention: RetentionJob | None
     owns_faces: bool = True
+    relay: OutboxRelay | None = None
+
+    async def stop_producing(self) -> None:
+        """The retention job (it erases and announces); the platform calls this before stopping consumers."""
+        if self.retention is not None:
+            await self.retention.stop()
 
     async def stop(self) -> None:
         """Stop consuming and the retention job, close the vector store and the clients. The database, bus
@@ -50,6 +57,8 @@ class IdentityRuntime:
         await self.deps.vectors.close()
         if self.owns_faces:
             self.deps.faces.close()
+        if self.relay is not None:
+            await self.relay.release()
         log.info("identity service stopped")
 
 
@@ -91,6 +100,7 @@ async def start_identity(
     if retention:
         job = RetentionJob(erasure, period_s=settings.identity_retention_check_s)
         job.start()
+    relay = await hold_relay(db, bus) if bus is not None else None  # publishes the staged identity events
     log.info("identity service started (vector store: %s)", "Qdrant server" if settings.qdrant_url else "embedded")
     return IdentityRuntime(deps, identity, people, sightings, erasure, servicer, consumer, job,
-                           owns_faces=faces is None)
+                           owns_faces=faces is None, relay=relay)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from footfall.services.core.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
-from footfall.services.core.principal import Principal
+from footfall.services.core.principal import ADMINS, Principal
 from footfall.services.identity import store
 from footfall.services.identity.deps import IdentityDeps, requester
 from footfall.services.identity.domain import (
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 ALREADY_REGISTERED = "This face is already registered"
 AUTO_REGISTER_OFF = "auto-registration is off for this organisation"
 FACE_NOT_FOUND = "Customer face not found"
+POLICY_ADMINS_ONLY = "only the organisation's admins may change its identity policy"
 
 
 class IdentityService:
@@ -156,13 +157,19 @@ class IdentityService:
             return await store.get_policy(conn)
 
     async def set_policy(self, org: str, policy: Policy, principal: Principal | None) -> Policy:
+        """Only an organisation's admins (or a platform admin) decide whether faces may be stored without the
+        person doing anything; every change is audited with the policy it replaced."""
+        if principal is None or principal.role not in ADMINS:
+            raise PermissionDenied(POLICY_ADMINS_ONLY)
         policy = replace(policy, auto_register_purpose=checked_text(policy.auto_register_purpose, "purpose"),
                          updated_by=requester(principal))
         async with self.deps.db.tenant(org) as conn:
+            before = await store.get_policy(conn)
             saved = await store.set_policy(conn, org, policy)
             await self.deps.audit.record(org, "identity.set_policy", "identity_policy",
                                          {"requested_by": policy.updated_by, "auto_register": policy.auto_register,
-                                          "purpose": policy.auto_register_purpose})
+                                          "purpose": policy.auto_register_purpose,
+                                          "was_auto_register": before.auto_register})
         return saved
 
     # --- customers' faces ----------------------------------------------------------------------------------

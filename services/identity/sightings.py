@@ -110,9 +110,9 @@ class Sightings:
             if not await claim_events(conn, CONSUMER, org, [sighting.event_id]):
                 return SightingOutcome(False, reason="already applied")
             outcome, announcements = await self._apply(conn, org, sighting, track, reading, matches)
-        for event, payload in announcements:  # after the commit: readers of an event find its state
-            await self.deps.publish(org, event, payload, event_id=derived_id(sighting.event_id, event),
-                                    occurred_at=sighting.observed_at)
+            for event, payload in announcements:  # published after the commit: readers find its state
+                await self.deps.stage(conn, org, event, payload, event_id=derived_id(sighting.event_id, event),
+                                      occurred_at=sighting.observed_at)
         return outcome
 
     async def _skip(self, org: str, sighting: CropSighting, reason: str) -> SightingOutcome:

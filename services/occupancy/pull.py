@@ -68,6 +68,7 @@ class BatchPuller:
 
     def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self._run(), name=f"puller:{self.durable}")
+        self.bus.watch_lag(self.durable)
         return self._task
 
     async def stop(self) -> None:

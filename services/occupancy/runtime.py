@@ -11,6 +11,7 @@ from footfall.services.core.config import Settings
 from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus
 from footfall.services.core.grpc import GrpcServer
+from footfall.services.core.outbox import OutboxRelay, hold_relay
 from footfall.services.occupancy.consumer import CrossingConsumer, SourceStatusConsumer
 from footfall.services.occupancy.scheduler import Scheduler
 from footfall.services.occupancy.service import OccupancyService
@@ -25,6 +26,12 @@ class OccupancyRuntime:
     servicer: OccupancyServicer
     consumers: list[CrossingConsumer | SourceStatusConsumer]
     scheduler: Scheduler | None
+    relay: OutboxRelay | None = None
+
+    async def stop_producing(self) -> None:
+        """The scheduler (equipment checks raise alerts); the platform calls this before stopping consumers."""
+        if self.scheduler is not None:
+            await self.scheduler.stop()
 
     async def stop(self) -> None:
         """Stop fetching (the batch in progress commits and is acked first), stop the scheduler and wait for
@@ -35,6 +42,8 @@ class OccupancyRuntime:
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.service.wait_background()
+        if self.relay is not None:
+            await self.relay.release()
         log.info("occupancy service stopped")
 
 
@@ -67,5 +76,6 @@ async def start_occupancy(
     if schedule:
         scheduler = Scheduler(service, rollup_refresh_s=rollup_refresh_s, equipment_check_s=equipment_check_s)
         scheduler.start()
+    relay = await hold_relay(db, bus) if bus is not None else None  # publishes the alerts' outbox rows
     log.info("occupancy service started (%s storage)", "TimescaleDB" if timescale else "PostgreSQL")
-    return OccupancyRuntime(service, servicer, consumers, scheduler)
+    return OccupancyRuntime(service, servicer, consumers, scheduler, relay)

@@ -48,7 +48,7 @@ class OccupancyServicer(occupancy_pb2_grpc.OccupancyServiceServicer):
     async def ListCameras(self, request: occupancy_pb2.ListCamerasRequest, context: Ctx) -> occupancy_pb2.ListCamerasResponse:
         cameras, token = await self.service.list_cameras(
             self._org(context), include_inactive=request.include_inactive, size=request.page_size,
-            token=request.page_token)
+            token=request.page_token, camera_key=request.camera_key)
         return occupancy_pb2.ListCamerasResponse(cameras=[convert.camera(c) for c in cameras], next_page_token=token)
 
     @maps_domain_errors

@@ -9,6 +9,7 @@ from footfall.services.core.config import Settings
 from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus
 from footfall.services.core.grpc import GrpcServer
+from footfall.services.core.outbox import OutboxRelay, hold_relay
 from footfall.services.promotions.consumer import IdentificationConsumer
 from footfall.services.promotions.customers_client import LoyaltyLookup
 from footfall.services.promotions.service import Promotions, PromotionsConfig
@@ -24,12 +25,15 @@ class PromotionsRuntime:
     servicer: PromotionsServicer
     consumer: IdentificationConsumer | None
     loyalty: LoyaltyLookup
+    relay: OutboxRelay | None = None
 
     async def stop(self) -> None:
         """Stops consuming (the database, bus and gRPC server belong to the caller)."""
         if self.consumer is not None:
             await self.consumer.stop()
         await self.loyalty.close()
+        if self.relay is not None:
+            await self.relay.release()
 
 
 async def start_promotions(
@@ -54,5 +58,6 @@ async def start_promotions(
     if bus is not None and consume:
         consumer = IdentificationConsumer(promotions, bus)
         consumer.start()
+    relay = await hold_relay(db, bus) if bus is not None else None  # publishes the staged actions
     log.info("promotions service started (consumer: %s)", "on" if consumer else "off")
-    return PromotionsRuntime(promotions, servicer, consumer, loyalty)
+    return PromotionsRuntime(promotions, servicer, consumer, loyalty, relay)

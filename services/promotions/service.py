@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from footfall.services.core import outbox
 from footfall.services.core.db import Database
 from footfall.services.core.errors import InvalidArgument, NotFound, Unavailable
 from footfall.services.core.events import EventBus, make_envelope
@@ -243,17 +244,18 @@ class Promotions:
         return action
 
     async def publish_pending(self, org: str, identification_event_ids: Sequence[str]) -> None:
-        """Publish the actions of these identifications not yet on NATS, then mark them published."""
+        """Stage the actions of these identifications not yet sent in the outbox (published to NATS once this
+        transaction commits), and mark them published in the same transaction."""
         async with self.db.tenant(org) as conn:
             pending = await store.unpublished_actions(conn, identification_event_ids)
-        if not pending:
-            return
-        if self.bus is None:
-            raise Unavailable("NATS is not connected")
-        for action in pending:
-            await self.bus.publish(make_envelope(org, SERVICE, ACTION, convert.action(action), event_id=action.event_id,
-                                                 occurred_at=action.identified_at))
-        async with self.db.tenant(org) as conn:
+            if not pending:
+                return
+            if self.bus is None:
+                raise Unavailable("NATS is not connected")
+            for action in pending:
+                await outbox.stage(conn, self.bus, make_envelope(
+                    org, SERVICE, ACTION, convert.action(action), event_id=action.event_id,
+                    occurred_at=action.identified_at))
             await store.mark_published(conn, [a.event_id for a in pending])
         for zone in {a.store_zone for a in pending}:
             await self._display_changed(org, zone)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from footfall.services.core.embedded import free_port
 
 
@@ -31,7 +30,7 @@ def test_up_stops_everything_it_started(tmp_path: Path, sig: signal.Signals) -> 
     env.pop("FOOTFALL_DATABASE_URL", None)
     env.pop("FOOTFALL_NATS_URL", None)
     footfall = Path(sys.executable).parent / "footfall"
-    proc = subprocess.Popen([str(footfall), "up", "--port", str(http_port), "--grpc-port", str(grpc_port)],
+    proc = subprocess.Popen([str(footfall), "up", "--demo", "--port", str(http_port), "--grpc-port", str(grpc_port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 180
@@ -47,7 +46,9 @@ def test_up_stops_everything_it_started(tmp_path: Path, sig: signal.Signals) -> 
             pytest.fail("footfall up did not become healthy")
         assert _processes_using(data_dir), "the embedded servers should be running under the data dir"
         proc.send_signal(sig)
+        asked = time.monotonic()
         proc.wait(timeout=90)
+        print(f"footfall up stopped {time.monotonic() - asked:.1f} s after {sig.name}")
         assert not _processes_using(data_dir), "embedded servers outlived footfall up"
     finally:
         if proc.poll() is None:

@@ -20,7 +20,7 @@ import grpc
 import httpx
 import pytest
 import uvicorn
-from footfall.graph import accounts, customers, occupancy, vision
+from footfall.graph import accounts, customers, identity, occupancy, vision
 from footfall.graph.app import create_app
 from footfall.services.accounts.runtime import build_accounts, start_accounts
 from footfall.services.accounts.service import Accounts
@@ -32,8 +32,9 @@ from footfall.services.core.principal import Role
 from footfall.services.customers.records import CustomerRecords
 from footfall.services.customers.runtime import start_customers
 from footfall.services.customers.service import Customers, CustomersConfig
+from footfall.services.identity.runtime import IdentityRuntime, start_identity
 
-from tests.conftest import unique_org
+from tests.conftest import auth_kit, unique_org
 
 PASSWORD = "correct horse battery"
 # The customers domain (with occupancy and vision, whose GraphQL types journeys use) and accounts for logins.
@@ -95,13 +96,14 @@ W = TypeVar("W", bound=CustomersWorld)
 
 
 async def customers_world(tmp_path_factory: pytest.TempPathFactory, database_url: str, database: Database,
-                          tag: str, world_type: type[W]) -> AsyncIterator[W]:
+                          tag: str, world_type: type[W], *, with_identity: bool = False) -> AsyncIterator[W]:
     """The stack above as a `world_type`, torn down when the generator is closed (use it from a session
-    fixture)."""
+    fixture). `with_identity`: the identity service too (persons; the face models load only if used)."""
     settings = Settings(
         data_dir=Path(tmp_path_factory.mktemp(f"{tag}-data")),
         database_url=database_url,
-        jwt_secret="test-secret-" + uuid.uuid4().hex,
+        # Identity calls the customers service with this process's service credentials: the session's key.
+        jwt_secret=auth_kit(database).secret if with_identity else "test-secret-" + uuid.uuid4().hex,
         default_org=unique_org("dflt"),
         rate_limit_enabled=False,
         auth_cache_s=2.0,
@@ -112,6 +114,9 @@ async def customers_world(tmp_path_factory: pytest.TempPathFactory, database_url
     customers_runtime = await start_customers(
         settings, database, None, server, config=CustomersConfig(idle_flush_s=3600), consume=False
     )
+    identity_runtime: IdentityRuntime | None = None
+    if with_identity:
+        identity_runtime = await start_identity(settings, database, None, server, consume=False, retention=False)
     port = await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
 
@@ -128,7 +133,7 @@ async def customers_world(tmp_path_factory: pytest.TempPathFactory, database_url
         )
     ]
 
-    app = create_app(settings, channel, domains=DOMAINS)
+    app = create_app(settings, channel, domains=(*DOMAINS, identity.DOMAIN) if with_identity else DOMAINS)
     http_port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=http_port, lifespan="off", log_level="warning")
     uv = uvicorn.Server(config)
@@ -151,6 +156,8 @@ async def customers_world(tmp_path_factory: pytest.TempPathFactory, database_url
         uv.should_exit = True
         await asyncio.wait_for(task, 10)
         await channel.close()
+        if identity_runtime is not None:
+            await identity_runtime.stop()
         await customers_runtime.stop()
         await accounts_runtime.stop()
         await server.stop(0)

@@ -44,17 +44,24 @@ class CommerceCalls:
         return await self.unary(self.stub.CheckoutCart, request, caller)  # type: ignore[attr-defined, no-any-return]
 
     async def person_orders(
-        self, caller: Identity, person_id: str, page_size: int = 0, page_token: str = ""
+        self, caller: Identity, person_id: str, page_size: int = 0, page_token: str = "", *, enrolled: bool = False
     ) -> customers_pb2.ListPersonOrdersResponse:
-        request = customers_pb2.ListPersonOrdersRequest(person_id=person_id, page_size=page_size, page_token=page_token)
+        request = customers_pb2.ListPersonOrdersRequest(
+            person_id=person_id, page_size=page_size, page_token=page_token, enrolled=enrolled
+        )
         return await self.unary(self.stub.ListPersonOrders, request, caller)  # type: ignore[attr-defined, no-any-return]
 
-    async def person_detail(self, caller: Identity, person_id: str) -> customers_pb2.GetPersonDetailResponse:
-        request = customers_pb2.GetPersonDetailRequest(person_id=person_id)
+    async def person_detail(
+        self, caller: Identity, person_id: str, *, enrolled: bool = False
+    ) -> customers_pb2.GetPersonDetailResponse:
+        request = customers_pb2.GetPersonDetailRequest(person_id=person_id, enrolled=enrolled)
         return await self.unary(self.stub.GetPersonDetail, request, caller)  # type: ignore[attr-defined, no-any-return]
 
-    async def person_summary(self, caller: Identity, person_id: str) -> customers_pb2.PersonSummary:
-        request = customers_pb2.GetPersonSummaryRequest(person_id=person_id)
+    async def person_summary(
+        self, caller: Identity, person_id: str, *, enrolled: bool = False, person_name: str = ""
+    ) -> customers_pb2.PersonSummary:
+        request = customers_pb2.GetPersonSummaryRequest(person_id=person_id, enrolled=enrolled,
+                                                        person_name=person_name)
         try:
             reply = await self.stub.GetPersonSummary(
                 request, metadata=caller.grpc_metadata(), timeout=max(self.timeout, SUMMARY_TIMEOUT_S)

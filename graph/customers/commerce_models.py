@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from footfall.graph.core.convert import iso
 from footfall.services.customers.commerce import domain
-from footfall.v1 import customers_pb2
+from footfall.v1 import customers_pb2, identity_pb2
 from pydantic import BaseModel, ConfigDict, Field
 
 VisitType = Literal["last_6_hours", "day", "week", "month"]
@@ -218,14 +218,27 @@ class PersonDetailOut(BaseModel):
     carts: list[DetailCartOut]
 
     @classmethod
-    def of(cls, reply: customers_pb2.GetPersonDetailResponse) -> PersonDetailOut:
+    def of(
+        cls, reply: customers_pb2.GetPersonDetailResponse, person: identity_pb2.Person | None = None
+    ) -> PersonDetailOut:
+        """The customers service's answer, with identity's `person` fields over it when identity knows them."""
         p = reply.person
-        return cls(
+        out = cls(
             id=p.person_id, full_name=p.name or None, phone_number=p.phone or None,
             entry_time=iso(p.entry_time), exit_time=iso(p.exit_time),
             created_at=iso(p.first_seen), updated_at=iso(p.last_seen),
             carts=[DetailCartOut.of(o) for o in reply.carts],
         )
+        if person is None:
+            return out
+        return out.model_copy(update={
+            "full_name": person.full_name or out.full_name,
+            "phone_number": person.phone_number or out.phone_number,
+            "age": person.age if person.HasField("age") else None,
+            "gender": person.gender or None, "emotion": person.emotion or None, "body_type": person.body_type or None,
+            "entry_time": iso(person.entry_time) or out.entry_time, "exit_time": iso(person.exit_time) or out.exit_time,
+            "created_at": iso(person.created_at), "updated_at": iso(person.updated_at),
+        })
 
 
 class DishOut(BaseModel):

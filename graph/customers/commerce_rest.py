@@ -9,9 +9,8 @@ Writers write, readers read. Errors are seed 003's: `{"error": "Person not found
 `{"error": "Invalid data provided", "details": {field: [messages]}}`, 401/403 `{"error": ...}`. A body's
 `organization` must be the caller's own (a platform admin may name another to act on it).
 
-The person's own fields (name and phone beyond a linked customer record, age, gender, emotion, body type)
-belong to the identity service; until the gateway composes them from it, they are what the customers service
-knows (the customer linked on the person's carts) or null.
+A person's own fields (name, phone, age, gender, emotion, body type, entry and exit, created and updated)
+come from the identity service, the carts, orders and visits from the customers service (`persons`).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query
 from footfall.graph.core.errors import ERROR_KEY
 from footfall.graph.core.rest import Reader, Writer, client, domain_router, error_responses
+from footfall.graph.customers import persons
 from footfall.graph.customers.client import CustomersClient
 from footfall.graph.customers.commerce_models import (
     PERSON_ID_PATTERN,
@@ -39,12 +39,14 @@ from footfall.graph.customers.commerce_models import (
     VisitCountOut,
     VisitType,
 )
+from footfall.graph.identity.client import IdentityClient
 from footfall.graph.security.auth import Caller
 from footfall.services.core.errors import InvalidArgument
 from pydantic import BaseModel
 
 router = domain_router("/api/client", tags=["commerce (seed 003)"], style=ERROR_KEY)
 Customers = Annotated[CustomersClient, Depends(client(CustomersClient))]
+Identity = Annotated[IdentityClient, Depends(client(IdentityClient))]
 PersonId = Annotated[str, Path(pattern=PERSON_ID_PATTERN, description="Identity's person id")]
 #: Orders asked per page while collecting a person's orders (the seed answers them all at once).
 ORDERS_PAGE = 1000
@@ -92,27 +94,37 @@ async def bulk_cart_products(caller: Writer, customers: Customers, body: CartPro
 
 
 @router.get("/person/{person_id}/orders/", responses=_responses(400, 404), summary="A person's order history")
-async def person_orders(caller: Reader, customers: Customers, person_id: PersonId) -> PersonOrdersOut:
+async def person_orders(
+    caller: Reader, customers: Customers, identity: Identity, person_id: PersonId
+) -> PersonOrdersOut:
     """Every cart with products, newest first."""
-    reply = await customers.person_orders(caller, person_id, ORDERS_PAGE)
+    person = await persons.enrolled_person(identity, caller, person_id)
+    enrolled = person is not None
+    reply = await customers.person_orders(caller, person_id, ORDERS_PAGE, enrolled=enrolled)
     orders = [OrderOut.of(o) for o in reply.orders]
     while reply.next_page_token:
-        reply = await customers.person_orders(caller, person_id, ORDERS_PAGE, reply.next_page_token)
+        reply = await customers.person_orders(caller, person_id, ORDERS_PAGE, reply.next_page_token,
+                                              enrolled=enrolled)
         orders += [OrderOut.of(o) for o in reply.orders]
-    return PersonOrdersOut(person_id=reply.person.person_id, person_name=reply.person.name or None,
-                           total_orders=len(orders), orders=orders)
+    name = persons.display_name(person, reply.person.name)
+    return PersonOrdersOut(person_id=reply.person.person_id, person_name=name, total_orders=len(orders), orders=orders)
 
 
 @router.get("/person/{person_id}/detail/", responses=_responses(400, 404), summary="A person with carts")
-async def person_detail(caller: Reader, customers: Customers, person_id: PersonId) -> PersonDetailOut:
-    return PersonDetailOut.of(await customers.person_detail(caller, person_id))
+async def person_detail(
+    caller: Reader, customers: Customers, identity: Identity, person_id: PersonId
+) -> PersonDetailOut:
+    person = await persons.enrolled_person(identity, caller, person_id)
+    return PersonDetailOut.of(await customers.person_detail(caller, person_id, enrolled=person is not None), person)
 
 
 @router.get("/person/{person_id}/summary/", responses=_responses(400, 404), summary="A person's summary")
-async def person_summary(caller: Reader, customers: Customers, person_id: PersonId) -> PersonSummaryOut:
+async def person_summary(
+    caller: Reader, customers: Customers, identity: Identity, person_id: PersonId
+) -> PersonSummaryOut:
     """Visits, favourite table and dishes, items ordered, and a summary in words (the built-in generator, or
-    the configured model: `FOOTFALL_SUMMARY_LLM_URL`)."""
-    return PersonSummaryOut.of(await customers.person_summary(caller, person_id))
+    the configured model: `FOOTFALL_SUMMARY_LLM_URL`) that calls the person by identity's name."""
+    return PersonSummaryOut.of(await persons.person_summary(identity, customers, caller, person_id))
 
 
 @router.get("/statistics/visit-count/", responses=_responses(400), summary="Visits per hour or day")

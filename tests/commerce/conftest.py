@@ -34,7 +34,7 @@ class Shop(CustomersWorld):
 
 @pytest.fixture(scope="session")
 async def shop(tmp_path_factory: pytest.TempPathFactory, database_url: str, database: Database) -> AsyncIterator[Shop]:
-    async for world in customers_world(tmp_path_factory, database_url, database, "shop", Shop):
+    async for world in customers_world(tmp_path_factory, database_url, database, "shop", Shop, with_identity=True):
         yield world
 
 

@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from footfall.services.core.db import Database
 from footfall.services.core.embedded import free_port
+from footfall.services.core.errors import InvalidArgument, NotFound
 from footfall.services.core.netguard import REFUSED, refusal_of
 from footfall.services.customers.commerce import Commerce
 from footfall.services.customers.commerce.domain import (
@@ -180,3 +181,19 @@ async def test_the_service_summary_uses_the_model(model_server: ModelServer, dat
         "This guest has no recorded visits yet. They usually sit at table 3. Their favourite dish is Soup, "
         "ordered twice. They have ordered 2 items in total."
     )
+
+
+async def test_an_enrolled_person_and_a_given_name(database: Database) -> None:
+    """The gateway vouches for persons identity knows (`enrolled`) and passes identity's name."""
+    org = unique_org("named")
+    commerce = Commerce(database, Customers(database), summaries=GeneratedSummaries())
+    with pytest.raises(NotFound, match="^Person not found$"):
+        await commerce.person_summary(org, "guest-2")
+    summary = await commerce.person_summary(org, "guest-2", enrolled=True, person_name="  Ann Lee ")
+    assert (summary.person_name, summary.total_visits, summary.ai_summary) == (
+        "Ann Lee", 0, "Ann Lee has no recorded visits yet. They have not ordered anything yet.")
+    assert (await commerce.person_detail(org, "guest-2", enrolled=True))[1] == []
+    assert (await commerce.person_orders(org, "guest-2", enrolled=True))[1:] == ([], "", 0)
+    for bad in ("x" * 201, "Ann\x00"):
+        with pytest.raises(InvalidArgument):
+            await commerce.person_summary(org, "guest-2", enrolled=True, person_name=bad)

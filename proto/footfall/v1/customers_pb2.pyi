@@ -2706,20 +2706,26 @@ class ListPersonOrdersRequest(_message.Message):
     PERSON_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ENROLLED_FIELD_NUMBER: _builtins.int
     person_id: _builtins.str
     page_size: _builtins.int
     """At most 1000; 0 means 100."""
     page_token: _builtins.str
+    enrolled: _builtins.bool
+    """The caller knows the person from identity (the gateway asked it): an empty answer instead of NOT_FOUND
+    when this service has neither carts nor visits of them.
+    """
     def __init__(
         self,
         *,
         person_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        enrolled: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "person_id", b"person_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enrolled", b"enrolled", "page_size", b"page_size", "page_token", b"page_token", "person_id", b"person_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2761,15 +2767,21 @@ class GetPersonDetailRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PERSON_ID_FIELD_NUMBER: _builtins.int
+    ENROLLED_FIELD_NUMBER: _builtins.int
     person_id: _builtins.str
+    enrolled: _builtins.bool
+    """The caller knows the person from identity (the gateway asked it): an empty answer instead of NOT_FOUND
+    when this service has neither carts nor visits of them.
+    """
     def __init__(
         self,
         *,
         person_id: _builtins.str = ...,
+        enrolled: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["person_id", b"person_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enrolled", b"enrolled", "person_id", b"person_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2806,15 +2818,25 @@ class GetPersonSummaryRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PERSON_ID_FIELD_NUMBER: _builtins.int
+    ENROLLED_FIELD_NUMBER: _builtins.int
+    PERSON_NAME_FIELD_NUMBER: _builtins.int
     person_id: _builtins.str
+    enrolled: _builtins.bool
+    """The caller knows the person from identity (the gateway asked it): an empty answer instead of NOT_FOUND
+    when this service has neither carts nor visits of them.
+    """
+    person_name: _builtins.str
+    """The name the summary calls the person by (identity's); empty: the customer record linked on their carts."""
     def __init__(
         self,
         *,
         person_id: _builtins.str = ...,
+        enrolled: _builtins.bool = ...,
+        person_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["person_id", b"person_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enrolled", b"enrolled", "person_id", b"person_id", "person_name", b"person_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

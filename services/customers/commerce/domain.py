@@ -218,6 +218,14 @@ def check_person_id(person_id: str) -> str:
     return person_id
 
 
+def check_person_name(name: str) -> str:
+    """A display name passed in (identity's person name), stripped; empty means none."""
+    name = name.strip()
+    if len(name) > MAX_NAME or "\x00" in name:
+        raise InvalidArgument(f"person_name must be at most {MAX_NAME} characters, without NUL")
+    return name
+
+
 def check_uuid(value: str, field: str) -> str:
     """The canonical form of a UUID id; InvalidArgument when `value` is not one."""
     try:

@@ -29,6 +29,7 @@ from footfall.services.customers.commerce.domain import (
     VisitPeriod,
     bucket_starts,
     check_person_id,
+    check_person_name,
     check_uuid,
     checked_cart,
     checked_cart_products,
@@ -183,9 +184,12 @@ class Commerce:
     # ---- persons ----------------------------------------------------------------------------------
 
     async def person_orders(
-        self, org: str, person_id: str, requested_page_size: int = 0, token: str = ""
+        self, org: str, person_id: str, requested_page_size: int = 0, token: str = "", *, enrolled: bool = False
     ) -> tuple[PersonActivity, list[Order], str, int]:
-        """The person, a page of their orders (newest first), the next page's token and their total."""
+        """The person, a page of their orders (newest first), the next page's token and their total.
+
+        `enrolled`, here and below: the caller knows the person from identity, so a person with neither carts
+        nor visits is answered (empty) rather than not found."""
         check_person_id(person_id)
         limit = page_size(requested_page_size)
         after = None
@@ -196,9 +200,7 @@ class Commerce:
             except ValueError:
                 raise InvalidArgument("invalid page_token") from None
         async with self.db.tenant(org) as conn:
-            activity = await store.person_activity(conn, org, person_id)
-            if activity is None:
-                raise person_not_found()
+            activity = await _activity(conn, org, person_id, enrolled)
             orders = await store.person_orders(conn, org, person_id, with_products_only=True, after=after,
                                                limit=limit)
             total = await store.count_person_orders(conn, org, person_id)
@@ -209,22 +211,25 @@ class Commerce:
             next_token = encode_token({"t": last.created_at.isoformat(), "id": last.id})
         return activity, orders, next_token, total
 
-    async def person_detail(self, org: str, person_id: str) -> tuple[PersonActivity, list[Order]]:
+    async def person_detail(
+        self, org: str, person_id: str, *, enrolled: bool = False
+    ) -> tuple[PersonActivity, list[Order]]:
         check_person_id(person_id)
         async with self.db.tenant(org) as conn:
-            activity = await store.person_activity(conn, org, person_id)
-            if activity is None:
-                raise person_not_found()
+            activity = await _activity(conn, org, person_id, enrolled)
             return activity, await store.person_orders(conn, org, person_id, with_products_only=False)
 
-    async def person_summary(self, org: str, person_id: str) -> PersonSummary:
+    async def person_summary(
+        self, org: str, person_id: str, *, enrolled: bool = False, person_name: str = ""
+    ) -> PersonSummary:
         """The figures from the database, then the words from the summary writer (outside the transaction:
-        a model may take seconds)."""
+        a model may take seconds). `person_name` (identity's) replaces the name of the customer on the carts."""
         check_person_id(person_id)
+        name = check_person_name(person_name)
         async with self.db.tenant(org) as conn:
-            activity = await store.person_activity(conn, org, person_id)
-            if activity is None:
-                raise person_not_found()
+            activity = await _activity(conn, org, person_id, enrolled)
+            if name:
+                activity = replace(activity, name=name)
             orders = await store.person_orders(conn, org, person_id, with_products_only=False)
             visits = await store.person_visits(conn, org, person_id)
         summary = person_summary(activity, orders, visits)
@@ -240,6 +245,16 @@ class Commerce:
         async with self.db.tenant(org) as conn:
             counts = await store.visit_counts(conn, org, starts, stops)
         return [VisitBucket(start, n) for start, n in zip(starts, counts, strict=True)]
+
+
+async def _activity(conn: store.Conn, org: str, person_id: str, enrolled: bool) -> PersonActivity:
+    """What is known of the person here; NotFound when nothing is, unless identity enrolled them."""
+    activity = await store.person_activity(conn, org, person_id)
+    if activity is not None:
+        return activity
+    if enrolled:
+        return PersonActivity(person_id)
+    raise person_not_found()
 
 
 def _next_day(start: datetime, zone: tzinfo) -> datetime:

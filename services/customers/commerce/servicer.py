@@ -55,7 +55,7 @@ class CommerceServicer:
     @maps_domain_errors
     async def ListPersonOrders(self, request, context):  # type: ignore[no-untyped-def]
         person, orders, token, total = await self.commerce.person_orders(
-            org_of(context), request.person_id, request.page_size, request.page_token
+            org_of(context), request.person_id, request.page_size, request.page_token, enrolled=request.enrolled
         )
         return customers_pb2.ListPersonOrdersResponse(
             person=convert.person_pb(person), orders=[convert.order_pb(o) for o in orders],
@@ -64,13 +64,15 @@ class CommerceServicer:
 
     @maps_domain_errors
     async def GetPersonDetail(self, request, context):  # type: ignore[no-untyped-def]
-        person, carts = await self.commerce.person_detail(org_of(context), request.person_id)
+        person, carts = await self.commerce.person_detail(org_of(context), request.person_id,
+                                                          enrolled=request.enrolled)
         return customers_pb2.GetPersonDetailResponse(person=convert.person_pb(person),
                                                      carts=[convert.order_pb(o) for o in carts])
 
     @maps_domain_errors
     async def GetPersonSummary(self, request, context):  # type: ignore[no-untyped-def]
-        summary = await self.commerce.person_summary(org_of(context), request.person_id)
+        summary = await self.commerce.person_summary(org_of(context), request.person_id,
+                                                     enrolled=request.enrolled, person_name=request.person_name)
         return customers_pb2.GetPersonSummaryResponse(summary=convert.summary_pb(summary))
 
     @maps_domain_errors

@@ -1,9 +1,14 @@
 """SQL of seed 004's analytics: every count and breakdown is grouped by PostgreSQL, so an organisation with a
 million interactions sends back a few dozen rows, never its interactions.
 
-Days are UTC calendar days (`interaction_date AT TIME ZONE 'UTC'`); windows are half-open instants computed
-once by the caller (`domain.last_days`) so that every figure of one answer uses the same "now". The queries are
-plain PostgreSQL and give the same answers with or without TimescaleDB.
+Segment, organisation and dashboard figures read the per-day rollups of migration 0013
+(`customer_interaction_days`, `customer_segment_interaction_days`), which triggers keep equal to the
+interactions at every commit: a segment's answer reads a few thousand rollup rows whatever its members'
+history. One customer's breakdown reads their own interactions (an index range).
+
+Days are UTC calendar days (`interaction_date AT TIME ZONE 'UTC'`); windows are whole days computed once by the
+caller (`domain.last_days`) so that every figure of one answer uses the same "now". Rollup rows whose count
+fell to zero are left out like days without interactions.
 """
 
 from __future__ import annotations
@@ -15,9 +20,6 @@ import psycopg
 from footfall.services.customers.records.domain import DayCount, DayWindow, SegmentSize
 
 Conn = psycopg.AsyncConnection[Any]
-
-_DAY = "(interaction_date AT TIME ZONE 'UTC')::date"
-
 
 async def customer_breakdown(
     conn: Conn, org: str, customer_id: int
@@ -42,43 +44,41 @@ async def customer_breakdown(
     return total, last, by_type, by_status
 
 
-_MEMBERS = """members AS (
-    SELECT customer_id FROM customer_segments WHERE org_id = %(org)s AND segment_name = %(segment)s AND is_active
-)"""
-
-
 async def segment_breakdown(
     conn: Conn, org: str, segment: str, window: DayWindow
 ) -> tuple[int, dict[str, int], list[DayCount]]:
-    """(customers in the segment, their interactions by type, and per UTC day of `window`), in one grouped scan
-    of their interactions (days with none left out, oldest first)."""
-    params = {"org": org, "segment": segment, "start": window.start, "end": window.end}
+    """(customers in the segment, their interactions by type, and per UTC day of `window`, days with none left
+    out, oldest first)."""
+    params = {"org": org, "segment": segment, "first": window.first, "last": window.last}
     cur = await conn.execute(
-        f"""WITH {_MEMBERS}, rows AS (
-                SELECT i.interaction_type AS kind,
-                       CASE WHEN i.interaction_date >= %(start)s AND i.interaction_date < %(end)s
-                            THEN {_DAY} END AS day
-                FROM members m JOIN customer_interactions i ON i.org_id = %(org)s AND i.customer_id = m.customer_id
-            )
-            SELECT (SELECT count(*) FROM members) AS customers, kind, day, GROUPING(kind) AS by_day, count(*) AS n
-            FROM rows GROUP BY GROUPING SETS ((kind), (day)) ORDER BY day""",
+        """SELECT (SELECT count(*) FROM customer_segments
+                   WHERE org_id = %(org)s AND segment_name = %(segment)s AND is_active) AS customers,
+                  interaction_type AS kind, CASE WHEN day BETWEEN %(first)s AND %(last)s THEN day END AS in_window,
+                  GROUPING(interaction_type) AS by_day, sum(interaction_count) AS n
+           FROM customer_segment_interaction_days WHERE org_id = %(org)s AND segment_name = %(segment)s
+           GROUP BY GROUPING SETS ((interaction_type), (in_window))
+           HAVING sum(interaction_count) > 0 ORDER BY in_window""",
         params,
     )
     rows = await cur.fetchall()
     if not rows:
-        cur = await conn.execute(f"WITH {_MEMBERS} SELECT count(*) AS customers FROM members", params)
+        cur = await conn.execute(
+            """SELECT count(*) AS customers FROM customer_segments
+               WHERE org_id = %(org)s AND segment_name = %(segment)s AND is_active""",
+            params,
+        )
         row = await cur.fetchone()
         return (int(row["customers"]) if row else 0), {}, []
     by_type = {r["kind"]: int(r["n"]) for r in rows if not r["by_day"]}
-    timeline = [DayCount(r["day"], int(r["n"])) for r in rows if r["by_day"] and r["day"] is not None]
+    timeline = [DayCount(r["in_window"], int(r["n"])) for r in rows if r["by_day"] and r["in_window"] is not None]
     return int(rows[0]["customers"]), by_type, timeline
 
 
 async def org_timeline(conn: Conn, org: str, window: DayWindow) -> list[DayCount]:
     cur = await conn.execute(
-        f"""SELECT {_DAY} AS day, count(*) AS n FROM customer_interactions
-            WHERE org_id = %s AND interaction_date >= %s AND interaction_date < %s GROUP BY 1 ORDER BY 1""",
-        (org, window.start, window.end),
+        """SELECT day, sum(interaction_count) AS n FROM customer_interaction_days
+           WHERE org_id = %s AND day BETWEEN %s AND %s GROUP BY day HAVING sum(interaction_count) > 0 ORDER BY day""",
+        (org, window.first, window.last),
     )
     return [DayCount(r["day"], int(r["n"])) for r in await cur.fetchall()]
 
@@ -113,7 +113,8 @@ async def totals(conn: Conn, org: str) -> tuple[int, int]:
     """(customers, interactions) of the organisation."""
     cur = await conn.execute(
         """SELECT (SELECT count(*) FROM customers WHERE org_id = %(org)s) AS customers,
-                  (SELECT count(*) FROM customer_interactions WHERE org_id = %(org)s) AS interactions""",
+                  (SELECT coalesce(sum(interaction_count), 0) FROM customer_interaction_days
+                   WHERE org_id = %(org)s) AS interactions""",
         {"org": org},
     )
     row = await cur.fetchone()
@@ -124,12 +125,12 @@ async def totals(conn: Conn, org: str) -> tuple[int, int]:
 async def window_counts(conn: Conn, org: str, today: DayWindow, week: DayWindow, month: DayWindow) -> tuple[int, int, int]:
     """Interactions dated in each window (the month window contains the other two)."""
     cur = await conn.execute(
-        """SELECT count(*) FILTER (WHERE interaction_date >= %(today)s) AS today,
-                  count(*) FILTER (WHERE interaction_date >= %(week)s) AS week,
-                  count(*) AS month
-           FROM customer_interactions
-           WHERE org_id = %(org)s AND interaction_date >= %(month)s AND interaction_date < %(end)s""",
-        {"org": org, "today": today.start, "week": week.start, "month": month.start, "end": month.end},
+        """SELECT coalesce(sum(interaction_count) FILTER (WHERE day >= %(today)s), 0) AS today,
+                  coalesce(sum(interaction_count) FILTER (WHERE day >= %(week)s), 0) AS week,
+                  coalesce(sum(interaction_count), 0) AS month
+           FROM customer_interaction_days
+           WHERE org_id = %(org)s AND day BETWEEN %(month)s AND %(last)s""",
+        {"org": org, "today": today.first, "week": week.first, "month": month.first, "last": month.last},
     )
     row = await cur.fetchone()
     assert row is not None

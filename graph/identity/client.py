@@ -69,6 +69,19 @@ class IdentityClient(ServiceClient):
         request = identity_pb2.AutoRegisterRequest(image=image, camera_id=camera_id)
         return await self.unary(self.stub.AutoRegister, request, caller)
 
+    async def get_policy(self, caller: Identity) -> identity_pb2.IdentityPolicy:
+        request = identity_pb2.GetIdentityPolicyRequest()
+        return (await self.unary(self.stub.GetIdentityPolicy, request, caller)).policy
+
+    async def set_policy(
+        self, caller: Identity, *, auto_register: bool, auto_register_purpose: str = ""
+    ) -> identity_pb2.IdentityPolicy:
+        policy = identity_pb2.IdentityPolicy(
+            auto_register=auto_register, auto_register_purpose=auto_register_purpose
+        )
+        request = identity_pb2.SetIdentityPolicyRequest(policy=policy)
+        return (await self.unary(self.stub.SetIdentityPolicy, request, caller)).policy
+
     async def customer_face(self, caller: Identity, customer_id: int) -> identity_pb2.GetCustomerFaceResponse:
         request = identity_pb2.GetCustomerFaceRequest(customer_id=customer_id)
         return await self.unary(self.stub.GetCustomerFace, request, caller)

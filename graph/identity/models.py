@@ -53,6 +53,24 @@ class RegisterIn(FaceImageIn):
     )
 
 
+class PolicyIn(_Input):
+    """An organisation's rules for faces (not in the seeds; org admins only)."""
+
+    auto_register: bool = Field(
+        description="Whether unrecognised faces may be enrolled as customers without the person doing anything"
+    )
+    auto_register_purpose: str = Field(
+        "", max_length=MAX_TEXT, description="The purpose recorded on the consents auto-registration creates"
+    )
+
+
+class PolicyOut(BaseModel):
+    auto_register: bool
+    auto_register_purpose: str
+    updated_at: str | None = Field(description="When an admin last changed it; null: never (the default, off)")
+    updated_by: str | None = Field(description="Who changed it last (`user:alice`); null: never changed")
+
+
 class EmbeddingOut(BaseModel):
     embedding: list[float]
 

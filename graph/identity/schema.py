@@ -13,6 +13,8 @@ and carts come from the customers service (`Person.customer`, `Person.carts`). I
                                 consent: {givenBy: "Ada", method: "kiosk", purpose: "loyalty"}}) { customerId consent { id } } }
     mutation { erasePerson(id: "…") { personIds faceVectors images } }
     mutation { eraseCustomerFaces(customerId: "7") { personIds faceVectors } }
+    query { identityPolicy { autoRegister autoRegisterPurpose updatedAt updatedBy } }           # org admins
+    mutation { setIdentityPolicy(input: {autoRegister: true, autoRegisterPurpose: "loyalty"}) { autoRegister } }
     subscription { personJoined(cameraId: "GATE_A") { id fullName age gender emotion cameraId occurredAt } }
 """
 
@@ -22,6 +24,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 import strawberry
+from footfall.graph.accounts.schema import CanAdminister
 from footfall.graph.core.context import Info
 from footfall.graph.core.convert import parse_id
 from footfall.graph.core.pagination import DEFAULT_FIRST, AfterArg, Connection, FirstArg, check_first
@@ -34,6 +37,8 @@ from footfall.graph.identity.schema_types import (
     DemographicBucket,
     DemographicKind,
     Erasure,
+    IdentityPolicy,
+    IdentityPolicyInput,
     Person,
     PersonJoined,
     Recognition,
@@ -108,6 +113,13 @@ class IdentityQuery:
         buckets = await identity(info).statistics(info.context.caller, kind.value)
         return [DemographicBucket(label=b.label, count=b.count, percentage=b.percentage) for b in buckets]
 
+    @strawberry.field(
+        permission_classes=[CanAdminister],
+        description="The organisation's identity policy: whether faces may be auto-registered (org admins)",
+    )
+    async def identity_policy(self, info: Info) -> IdentityPolicy:
+        return IdentityPolicy.from_proto(await identity(info).get_policy(info.context.caller))
+
 
 @strawberry.type
 class IdentityMutation:
@@ -138,6 +150,19 @@ class IdentityMutation:
             vector_id=strawberry.ID(reply.vector_id),
             consent=Consent.from_proto(reply.consent) if reply.HasField("consent") else None,
         )
+
+    @strawberry.mutation(
+        permission_classes=[CanAdminister],
+        description="Turn auto-registration (faces stored without the person doing anything) on or off; org "
+        "admins only, audited",
+    )
+    async def set_identity_policy(self, info: Info, input: IdentityPolicyInput) -> IdentityPolicy:
+        saved = await identity(info).set_policy(
+            info.context.caller,
+            auto_register=input.auto_register,
+            auto_register_purpose=input.auto_register_purpose,
+        )
+        return IdentityPolicy.from_proto(saved)
 
     @strawberry.mutation(
         permission_classes=[CanWrite],

@@ -312,6 +312,31 @@ class Erasure:
         )
 
 
+@strawberry.type(description="An organisation's rules for faces.")
+class IdentityPolicy:
+    auto_register: bool = strawberry.field(
+        description="Whether unrecognised faces may be enrolled as customers without the person doing anything"
+    )
+    auto_register_purpose: str = strawberry.field(description="The purpose recorded on auto-registration consents")
+    updated_at: datetime | None = strawberry.field(description="Null: never changed (the default, off)")
+    updated_by: str | None
+
+    @classmethod
+    def from_proto(cls, p: identity_pb2.IdentityPolicy) -> IdentityPolicy:
+        return cls(
+            auto_register=p.auto_register,
+            auto_register_purpose=p.auto_register_purpose,
+            updated_at=to_datetime(p.updated_at),
+            updated_by=p.updated_by or None,
+        )
+
+
+@strawberry.input(description="An organisation's rules for faces (org admins only; audited).")
+class IdentityPolicyInput:
+    auto_register: bool
+    auto_register_purpose: str = ""
+
+
 @strawberry.type(description="Persons with one value or band of an attribute.")
 class DemographicBucket:
     label: str

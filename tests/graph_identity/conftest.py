@@ -51,6 +51,7 @@ PHOTOS = {
     "alex2": "examples/knn_examples/train/alex_lacamoire/img1.jpg",
     "rose": "examples/knn_examples/train/rose_leslie/img1.jpg",
     "lin": "examples/lin-manuel-miranda.png",
+    "kit": "examples/knn_examples/train/kit_harington/john2.jpeg",
 }
 
 
@@ -85,7 +86,8 @@ class Store:
         return base64.b64encode(self.photo(name)).decode("ascii")
 
     async def allow_auto_register(self, org: str) -> None:
-        """The organisation's policy (no gateway route sets it yet: the service's own RPC, as an org admin)."""
+        """The organisation's policy set on the service's own RPC, as an org admin (the gateway's routes for it
+        are tested in test_policy)."""
         stub = identity_pb2_grpc.IdentityServiceStub(self.channel)
         policy = identity_pb2.IdentityPolicy(auto_register=True, auto_register_purpose="loyalty_enrolment")
         await stub.SetIdentityPolicy(

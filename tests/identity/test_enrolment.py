@@ -104,6 +104,11 @@ async def test_auto_register_is_refused_unless_the_organisation_allows_it(stack:
         await stack.identity.SetIdentityPolicy(identity_pb2.SetIdentityPolicyRequest(
             policy=identity_pb2.IdentityPolicy(auto_register=True)), metadata=stack.md(org, "analyst"))
     assert analyst.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # A service may write an organisation's data, but only its admins decide that faces may be stored unasked.
+    with pytest.raises(grpc.aio.AioRpcError) as service:
+        await stack.identity.SetIdentityPolicy(identity_pb2.SetIdentityPolicyRequest(
+            policy=identity_pb2.IdentityPolicy(auto_register=True)), metadata=stack.md(org, "service"))
+    assert service.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
     await stack.identity.SetIdentityPolicy(identity_pb2.SetIdentityPolicyRequest(
         policy=identity_pb2.IdentityPolicy(auto_register=True, auto_register_purpose="loyalty")), metadata=stack.md(org))

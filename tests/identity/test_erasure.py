@@ -1,12 +1,22 @@
-"""Erasure and retention leave nothing behind: PostgreSQL, the vector store, the data directory."""
+"""Erasure and retention leave nothing behind: PostgreSQL, the vector store, the data directory, the NATS stream,
+and (through `identity.erased`) the customers service's carts and journeys."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
+from footfall.services.customers.commerce.domain import CartDraft
+from footfall.services.customers.runtime import start_customers
+from footfall.services.customers.service import CustomersConfig
+from footfall.services.customers.store import complete_journey
 from footfall.v1 import events_pb2, identity_pb2
+from nats.js.errors import NotFoundError
 
 from tests.conftest import unique_org
+from tests.customers.test_erasure import holdings, visit
+from tests.customers.test_events import wait_for
 from tests.identity.conftest import Stack
 
 TABLES = ("identity_persons", "identity_face_vectors", "identity_consents", "identity_tracks")
@@ -49,6 +59,67 @@ async def test_erasing_a_customer_removes_rows_vectors_images_and_announces_it(s
                                                 metadata=stack.md(org))
     assert recognised.unknown
     assert any(e.action == "identity.erase" for e in await stack.audit_actions(org))
+
+
+async def _stream_payloads(stack: Stack, org: str) -> list[bytes]:
+    """Every message of the organisation still retained in the JetStream stream."""
+    subject, seq, found = stack.bus.subject(org, "*", "*"), 1, []
+    while True:
+        try:
+            msg = await stack.bus.js.get_msg(stack.bus.stream, seq, subject=subject, next=True)
+        except NotFoundError:
+            return found
+        found.append(msg.data or b"")
+        seq = (msg.seq or seq) + 1
+
+
+async def test_erasing_a_customer_leaves_nothing_of_them_anywhere(stack: Stack) -> None:
+    """End to end: a customer enrolled, seen on a camera (a person with a crop), holding a cart and visits in the
+    customers service; erased, nothing leads back to them in any store identity writes to or informs."""
+    org = unique_org("idgone")
+    customers = await start_customers(stack.settings, stack.db, stack.bus, None,
+                                      config=CustomersConfig(idle_flush_s=3600))  # consumes identity.erased
+    try:
+        enrolled = await stack.register(org, "obama", 0)
+        watch = await stack.watch(org)
+        await stack.bus.publish(stack.crop_event(org, "obama", 1, "DOOR", "g-1"))
+        identified = events_pb2.CustomerIdentified()
+        assert (await watch.next("customer_identified")).payload.Unpack(identified)
+        person = identified.person_id
+        commerce = customers.servicer.commerce
+        anonymous_cart = await commerce.create_cart(org, CartDraft(person_id=person, table_number=3))
+        customer_cart = await commerce.create_cart(org, CartDraft(person_id=person,
+                                                                  customer_id=enrolled.customer_id))
+        async with stack.db.tenant(org) as conn:
+            await complete_journey(conn, org, visit(person, datetime.now(UTC).timestamp() - 600))
+        assert person in {p for _, p, _ in (await holdings(stack.db, org))["carts"]}
+
+        reply = await stack.identity.EraseCustomer(
+            identity_pb2.EraseCustomerRequest(customer_id=enrolled.customer_id), metadata=stack.md(org))
+        assert person in reply.report.person_ids
+
+        async def unlinked() -> dict[str, Any] | None:
+            held = await holdings(stack.db, org)
+            names = {p for _, p, _ in held["carts"]} | {c for _, c in held["journeys"]}
+            return held if not names & set(reply.report.person_ids) else None
+
+        held = await wait_for(unlinked)
+    finally:
+        await customers.stop()
+    carts = {cart_id: (holder, customer) for cart_id, holder, customer in held["carts"]}
+    assert carts[customer_cart.id] == (None, enrolled.customer_id)  # the customer's own record stays theirs
+    assert carts[anonymous_cart.id][1] is None and carts[anonymous_cart.id][0].startswith("erased-")
+    assert [holder.startswith("erased-") for _, holder in held["journeys"]] == [True]
+
+    assert await _rows(stack, org) == dict.fromkeys(TABLES, 0)
+    assert await stack.runtime.deps.vectors.count(org) == 0
+    assert _files(stack, org) == []
+    # What NATS still holds of the organisation (identity's own events, the erasure announced): no face crop,
+    # no image of any kind (JPEG's start-of-image marker).
+    retained = await _stream_payloads(stack, org)
+    assert retained and not [m for m in retained if b"\xff\xd8\xff" in m]
+    with pytest.raises(NotFoundError):
+        await stack.bus.js.get_last_msg(stack.bus.stream, stack.bus.subject(org, "vision", "face_crop"))
 
 
 async def test_erasing_an_unknown_person_removes_their_face(stack: Stack) -> None:

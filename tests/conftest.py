@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -160,6 +162,24 @@ async def auth(database: Database) -> AuthKit:
 
 def unique_org(prefix: str = "org") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@contextlib.contextmanager
+def refusing_port(host: str = "127.0.0.1") -> Iterator[int]:
+    """A port where connections are refused for as long as the block runs: bound but never listening, so no
+    other process can start listening there meanwhile (a port merely "free a moment ago" could be taken)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        yield int(sock.getsockname()[1])
+
+
+def listening_socket(host: str = "127.0.0.1") -> socket.socket:
+    """A socket bound to a port the kernel picked, for a server to take over (`uvicorn.Server.serve(sockets=[s])`):
+    the port is known before the server starts and nobody can take it in between."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -31,21 +31,19 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
-import re
-import socket
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from footfall.services.core.db import Database
 from footfall.services.core.errors import AlreadyExists, InvalidArgument, NotFound
 from footfall.services.core.events import EventBus
-from footfall.services.vision.leases import LEASE_BUCKET, POSITION_BUCKET, CameraLeases, Holder, Lease, Position
-from footfall.services.vision.service import StreamRequest, VisionService
+from footfall.services.vision.camera_lines import LineSet
+from footfall.services.vision.camera_session import CameraSession, StreamState
+from footfall.services.vision.leases import CameraLeases, Holder, Lease, Position
+from footfall.services.vision.service import VisionService
 from footfall.services.vision.stream_definitions import same_definition, stored_stream, stream_request
+from footfall.services.vision.stream_requests import StreamRequest
 from footfall.services.vision.stream_store import UNOWNED, StoredStream, StreamStore
-from footfall.services.vision.workers import CameraSession, LineSet, StreamState
 
 log = logging.getLogger(__name__)
 
@@ -381,34 +379,3 @@ class VisionCluster:
                 log.info("camera %s/%s: lines re-read after an occupancy change", org, payload.camera_id)
         except Exception:  # the stream keeps its lines; the next change or restart re-reads them
             log.exception("re-reading the lines of %s/%s failed", org, payload.camera_id)
-
-
-# --------------------------------------------------------------------------------------------------
-# Wiring
-
-
-def advertise_address(settings: Any, port: int | None) -> str:
-    """Where the other workers reach this one: the setting, else this host's address and the gRPC port."""
-    if settings.vision_advertise_address:
-        return str(settings.vision_advertise_address)
-    host = settings.grpc_host
-    if host in ("", "0.0.0.0", "::", "[::]"):
-        try:
-            host = socket.gethostbyname(socket.gethostname())
-        except OSError:
-            host = "127.0.0.1"
-    return f"{host}:{port or settings.grpc_port}"
-
-
-async def start_cluster(settings: Any, db: Database, bus: EventBus, service: VisionService, grpc_server: Any
-                        ) -> VisionCluster:
-    """This process's place among the vision workers (restarting the stored streams it takes)."""
-    worker = settings.vision_worker_id or f"{socket.gethostname()}-{os.getpid()}"
-    # Streams, leases and positions belong to the event namespace the streams publish under.
-    scope = re.sub(r"[^A-Za-z0-9_-]", "_", bus.prefix)
-    leases = CameraLeases(bus.js, worker, lambda: advertise_address(settings, grpc_server.port),
-                          ttl_s=settings.vision_lease_ttl_s, bucket=f"{scope}_{LEASE_BUCKET}",
-                          positions_bucket=f"{scope}_{POSITION_BUCKET}")
-    cluster = VisionCluster(service, StreamStore(db, bus.prefix), leases, bus=bus)
-    await cluster.start()
-    return cluster

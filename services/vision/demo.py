@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from footfall.services.core.errors import FootfallError
-from footfall.services.vision.service import StreamRequest, VisionService, make_line
+from footfall.services.vision.service import VisionService
+from footfall.services.vision.stream_requests import StreamRequest, make_line
 
 log = logging.getLogger(__name__)
 

@@ -93,6 +93,7 @@ class DetectorSettings:
             "threads": getattr(settings, "detector_threads", None),
             "backend": getattr(settings, "inference_backend", None),
             "triton_url": getattr(settings, "triton_url", None),
+            "motion_gating": getattr(settings, "detector_motion_gating", None),
         }
         values.update(overrides)
         names = {f.name for f in fields(cls)}

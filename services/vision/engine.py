@@ -1,7 +1,7 @@
 """The analysis engine: one detector for every camera, frames in, tracked results out, in order per camera.
 
 Every vision path analyses frames here: live streams and files read by
-:class:`~footfall.services.vision.workers.StreamWorker` (``footfall process`` and the
+:class:`~footfall.services.vision.stream_worker.StreamWorker` (``footfall process`` and the
 ``customer_tracking_engine`` API run one too) and frames pushed by clients.
 
 * Detection: frames submitted by all cameras are detected together (at most one frame per camera per

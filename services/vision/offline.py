@@ -1,8 +1,8 @@
 """Analyse a video in this process, outside the platform: what ``footfall process VIDEO`` and the
 ``customer_tracking_engine`` API run.
 
-It is the live stream path, not a copy of it: a :class:`~footfall.services.vision.workers.StreamWorker`
-reads the source into a :class:`~footfall.services.vision.workers.CameraSession` on an
+It is the live stream path, not a copy of it: a :class:`~footfall.services.vision.stream_worker.StreamWorker`
+reads the source into a :class:`~footfall.services.vision.camera_session.CameraSession` on an
 :class:`~footfall.services.vision.engine.AnalysisEngine`, with no event bus (``publisher=None``). A file
 is read with back-pressure (every frame analysed), so a stream of the same file with the same
 detector settings gives the same tracks and counts.
@@ -36,21 +36,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
+from footfall.services.vision.camera_lines import CameraLine, LineSet
+from footfall.services.vision.camera_session import CameraSession, StreamState
 from footfall.services.vision.detection import DetectorSettings, load_detector
 from footfall.services.vision.engine import AnalysisEngine
 from footfall.services.vision.lines import LineCrossing, LineZone
 from footfall.services.vision.mot import MotWriter
 from footfall.services.vision.pipeline import FrameResult
 from footfall.services.vision.sources import FrameSource, SourceStatus, VideoFileSource
+from footfall.services.vision.stream_worker import StreamOptions, StreamWorker
 from footfall.services.vision.tracking import TrackerConfig
-from footfall.services.vision.workers import (
-    CameraLine,
-    CameraSession,
-    LineSet,
-    StreamOptions,
-    StreamState,
-    StreamWorker,
-)
 from footfall.services.vision.zones import PolygonZone, ZoneEvent
 
 LOCAL_ORG = "local"

@@ -27,8 +27,9 @@ from footfall.services.core.errors import InvalidArgument, Unavailable
 from footfall.services.core.grpc import domain_error_from, maps_domain_errors, org_of
 from footfall.services.core.tenancy import ORG_METADATA_KEY
 from footfall.services.vision.cluster import VisionCluster
-from footfall.services.vision.service import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, validate_camera_id
+from footfall.services.vision.service import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from footfall.services.vision.servicer import VisionServicer, stream_message
+from footfall.services.vision.stream_requests import validate_camera_id
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,14 @@
-"""Starts the vision service inside a platform process: domain facade, gRPC servicer, optional demo feed."""
+"""Starts the vision service inside a platform process: domain facade, gRPC servicer, optional demo feed,
+and this process's place among the vision workers (:func:`start_cluster`)."""
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import socket
 from dataclasses import dataclass
+from typing import Any
 
 from footfall.v1 import vision_pb2_grpc
 from footfall.services.core.config import Settings
@@ -15,11 +20,14 @@ from footfall.services.vision.detection import DetectorSettings, detector_loader
 from footfall.services.vision.face_engine import FaceEngine, face_analyzer_loader
 from footfall.services.vision.faces import FaceSampling
 from footfall.services.vision.identities import GrpcCustomerDirectory, IdentityListener
-from footfall.services.vision.service import OccupancyLines, VisionService
-from footfall.services.vision.cluster import VisionCluster, start_cluster
+from footfall.services.vision.leases import LEASE_BUCKET, POSITION_BUCKET, CameraLeases
+from footfall.services.vision.occupancy_lines import OccupancyLines
+from footfall.services.vision.service import VisionService
+from footfall.services.vision.cluster import VisionCluster
 from footfall.services.vision.routing import RoutingServicer
 from footfall.services.vision.servicer import SERVICE_NAME, VisionServicer
 from footfall.services.vision.source_policy import SourcePolicy
+from footfall.services.vision.stream_store import StreamStore
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +88,30 @@ async def start_vision(settings: Settings, db: Database, bus: EventBus, grpc_ser
         runtime.demo = DemoFeed(service, settings.default_org, settings.data_dir, grpc_target)
         runtime.demo.start()
     return runtime
+
+
+def advertise_address(settings: Any, port: int | None) -> str:
+    """Where the other workers reach this one: the setting, else this host's address and the gRPC port."""
+    if settings.vision_advertise_address:
+        return str(settings.vision_advertise_address)
+    host = settings.grpc_host
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        try:
+            host = socket.gethostbyname(socket.gethostname())
+        except OSError:
+            host = "127.0.0.1"
+    return f"{host}:{port or settings.grpc_port}"
+
+
+async def start_cluster(settings: Any, db: Database, bus: EventBus, service: VisionService, grpc_server: Any
+                        ) -> VisionCluster:
+    """This process's place among the vision workers (restarting the stored streams it takes)."""
+    worker = settings.vision_worker_id or f"{socket.gethostname()}-{os.getpid()}"
+    # Streams, leases and positions belong to the event namespace the streams publish under.
+    scope = re.sub(r"[^A-Za-z0-9_-]", "_", bus.prefix)
+    leases = CameraLeases(bus.js, worker, lambda: advertise_address(settings, grpc_server.port),
+                          ttl_s=settings.vision_lease_ttl_s, bucket=f"{scope}_{LEASE_BUCKET}",
+                          positions_bucket=f"{scope}_{POSITION_BUCKET}")
+    cluster = VisionCluster(service, StreamStore(db, bus.prefix), leases, bus=bus)
+    await cluster.start()
+    return cluster

@@ -12,15 +12,11 @@ from footfall.services.core.grpc import maps_domain_errors, org_of
 from footfall.services.core.timestamps import optional_timestamp
 from footfall.services.vision import publisher as pub
 from footfall.services.vision.lines import LineDirection
-from footfall.services.vision.service import (
-    DetectionResult,
-    StreamRequest,
-    VisionService,
-    make_line,
-    make_zone,
-)
+from footfall.services.vision.camera_session import CameraSession, StreamState, TrackUpdate
+from footfall.services.vision.pushed_frames import DetectionResult
+from footfall.services.vision.service import VisionService
+from footfall.services.vision.stream_requests import StreamRequest, make_line, make_zone
 from footfall.services.vision.track import Track
-from footfall.services.vision.workers import CameraSession, StreamState, TrackUpdate
 
 SERVICE_NAME = vision_pb2.DESCRIPTOR.services_by_name["VisionService"].full_name
 

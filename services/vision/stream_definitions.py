@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from footfall.services.vision.lines import LineDirection
-from footfall.services.vision.service import StreamRequest, make_line, make_zone
+from footfall.services.vision.camera_lines import CameraLine
+from footfall.services.vision.camera_session import StreamState
+from footfall.services.vision.stream_requests import StreamRequest, make_line, make_zone
 from footfall.services.vision.stream_store import StoredStream
-from footfall.services.vision.workers import CameraLine, StreamState
 
 
 def line_json(line: CameraLine) -> dict[str, Any]:

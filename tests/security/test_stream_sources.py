@@ -10,7 +10,8 @@ import pytest
 from footfall.services.core.config import Settings
 from footfall.services.core.errors import InvalidArgument, PermissionDenied, TooLarge
 from footfall.services.core.events import EventBus
-from footfall.services.vision.service import StreamRequest, VisionService
+from footfall.services.vision.service import VisionService
+from footfall.services.vision.stream_requests import StreamRequest
 from footfall.services.vision.source_policy import NOT_AVAILABLE, SourcePolicy
 from tests.security.test_image_limits import png_claiming
 
@@ -91,7 +92,7 @@ def test_url_sources_are_checked_again_before_every_connection() -> None:
     """A camera host that resolves somewhere forbidden after a drop is refused on the reconnect too."""
     from footfall.services.core.errors import PermissionDenied
     from footfall.services.vision.sources import SourceError
-    from footfall.services.vision.workers import open_stream_source
+    from footfall.services.vision.stream_worker import open_stream_source
 
     checked: list[str] = []
 

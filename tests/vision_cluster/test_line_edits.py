@@ -13,7 +13,7 @@ import pytest
 from footfall.v1 import common_pb2, occupancy_pb2, occupancy_pb2_grpc, vision_pb2
 from footfall.services.core.config import Settings
 from footfall.services.core.grpc import GrpcServer
-from footfall.services.vision.service import OccupancyLines
+from footfall.services.vision.occupancy_lines import OccupancyLines
 from tests.vision_cluster.conftest import Cluster
 from tests.vision_service.conftest import new_camera
 

@@ -11,8 +11,9 @@ import pytest
 
 from footfall.services.core.events import EventBus
 from footfall.services.vision.lines import LineDirection
-from footfall.services.vision.service import VisionService, make_line, make_zone
-from footfall.services.vision.workers import LineSet
+from footfall.services.vision.camera_lines import LineSet
+from footfall.services.vision.service import VisionService
+from footfall.services.vision.stream_requests import make_line, make_zone
 from tests.conftest import unique_org
 from tests.vision_service.conftest import jpeg
 

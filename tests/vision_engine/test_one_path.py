@@ -24,7 +24,7 @@ from footfall.services.core.events import EventBus, unpack
 from footfall.services.core.metrics import REGISTRY
 from footfall.services.vision.detection import DetectorSettings, detector_loader
 from footfall.services.vision.mot import MotWriter
-from footfall.services.vision.workers import TrackUpdate
+from footfall.services.vision.camera_session import TrackUpdate
 from tests.conftest import AuthKit
 from tests.vision_service.conftest import new_camera, start_vision_stack, stop_vision_stack
 

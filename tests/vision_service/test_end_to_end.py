@@ -19,7 +19,8 @@ from footfall.services.core.config import Settings
 from footfall.services.core.db import Database
 from footfall.services.core.events import EventBus
 from footfall.services.core.grpc import GrpcServer
-from footfall.services.vision.service import OccupancyLines
+from footfall.services.occupancy.consumer import CROSSING_DURABLE
+from footfall.services.vision.occupancy_lines import OccupancyLines
 from tests.vision_service.conftest import new_camera, start_vision_stack, stop_vision_stack
 
 pytestmark = pytest.mark.data
@@ -69,8 +70,15 @@ async def test_video_to_occupancy_counts(
             assert loop.time() < deadline, (live, counts)
             await asyncio.sleep(0.2)
         assert live.current_occupancy >= 0  # occupancy clamps at 0 (an exit first raises negative_count)
-        # Nothing more arrives later (no double counting on redelivery).
-        await asyncio.sleep(1.0)
+        # Nothing more arrives later (no double counting on redelivery): once the consumer has every stored
+        # crossing delivered and acked, nothing is left to redeliver.
+        deadline = loop.time() + 30
+        while True:
+            info = await event_bus.js.consumer_info(event_bus.stream, CROSSING_DURABLE)
+            if info.num_pending == 0 and info.num_ack_pending == 0:
+                break
+            assert loop.time() < deadline, info
+            await asyncio.sleep(0.05)
         again = (await occ.GetLiveOccupancy(occupancy_pb2.GetLiveOccupancyRequest(camera_id=camera.id),
                                             metadata=v.md)).occupancy
         assert (again.total_entries, again.total_exits) == (counts.in_count, counts.out_count)

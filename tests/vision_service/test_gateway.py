@@ -22,11 +22,12 @@ import websockets
 from footfall.graph import vision as vision_domain
 from footfall.graph.app import create_app
 from footfall.services.core.config import Settings
-from footfall.services.core.embedded import free_port
 from footfall.services.core.events import EventBus
 from starlette.applications import Starlette
 
+from tests.conftest import listening_socket, refusing_port
 from tests.vision_service.conftest import Vision, jpeg, new_camera, start_vision_stack, stop_vision_stack
+from tests.vision_service.test_grpc import watchers_registered
 
 pytestmark = pytest.mark.data
 
@@ -53,19 +54,22 @@ async def client(stack: tuple[Vision, Starlette]) -> AsyncIterator[httpx.AsyncCl
 @pytest.fixture
 async def live_server(stack: tuple[Vision, Starlette]) -> AsyncIterator[str]:
     _, app = stack
-    port = free_port()
+    sock = listening_socket()  # the port is ours from here on: no window for another process to take it
+    port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio", lifespan="off",
                                            log_level="warning"))
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not server.started:
+        assert not task.done(), task
+        assert loop.time() < deadline, "uvicorn did not start within 10s"
         await asyncio.sleep(0.01)
-    assert server.started
     yield f"127.0.0.1:{port}"
     server.should_exit = True
     await asyncio.wait_for(task, 10)
+    sock.close()
 
 
 def _bearer(vision: Vision, role: str = "org_admin") -> dict[str, str]:
@@ -140,29 +144,47 @@ async def test_camera_tracking_shape(
     assert r.status_code == 404 and r.json() == {"detail": "Camera not found"}
 
 
-async def _read_part(response: httpx.Response) -> tuple[dict[str, str], bytes]:
-    """The first part of a multipart/x-mixed-replace body: its headers and payload."""
+async def _parts(response: httpx.Response) -> AsyncIterator[tuple[dict[str, str], bytes]]:
+    """The parts of a multipart/x-mixed-replace body, in order: their headers and payloads."""
     buffer = b""
     async for chunk in response.aiter_bytes():
         buffer += chunk
-        head_end = buffer.find(b"\r\n\r\n")
-        if head_end < 0:
-            continue
-        lines = buffer[:head_end].decode().split("\r\n")
-        assert lines[0] == "--frame", lines
-        headers = dict(line.split(": ", 1) for line in lines[1:])
-        length = int(headers["Content-Length"])
-        if len(buffer) >= head_end + 4 + length + 2:
+        while (head_end := buffer.find(b"\r\n\r\n")) >= 0:
+            lines = buffer[:head_end].decode().split("\r\n")
+            assert lines[0] == "--frame", lines
+            headers = dict(line.split(": ", 1) for line in lines[1:])
+            length = int(headers["Content-Length"])
+            if len(buffer) < head_end + 4 + length + 2:
+                break
             payload = buffer[head_end + 4: head_end + 4 + length]
             assert buffer[head_end + 4 + length: head_end + 6 + length] == b"\r\n"
-            return headers, payload
+            buffer = buffer[head_end + 6 + length:]
+            yield headers, payload
     raise AssertionError("the stream ended before a whole part arrived")
 
 
+LINE_BGR, OBSERVED_BGR = (0, 215, 255), (60, 200, 60)  # services/vision/render.py's door line and tracked boxes
+
+
+def _overlay(image: np.ndarray, raw_frames: list[np.ndarray]) -> tuple[int, np.ndarray]:
+    """Which raw video frame `image` shows (the closest), and the pixels drawn over it."""
+    signed = image.astype(np.int16)
+    distances = [float(np.abs(signed - raw).mean()) for raw in raw_frames]
+    best = int(np.argmin(distances))
+    drawn = np.abs(signed - raw_frames[best]).max(axis=2) > 60  # far beyond JPEG noise
+    return best, drawn
+
+
+def _near(image: np.ndarray, colour: tuple[int, int, int], tolerance: int = 60) -> np.ndarray:
+    return np.abs(image.astype(np.int16) - np.array(colour, np.int16)).max(axis=2) <= tolerance
+
+
 async def test_mjpeg_stream_sends_annotated_jpeg_frames(
-    stack: tuple[Vision, Starlette], live_server: str, pets_video: Path
+    stack: tuple[Vision, Starlette], live_server: str, pets_video: Path,
+    pets_frames: Callable[[int, int], list[np.ndarray]],
 ) -> None:
     vision, _ = stack
+    raw_frames = [f.astype(np.int16) for f in pets_frames(0, 200)]
     camera = new_camera("LIVE")
     async with httpx.AsyncClient(base_url=f"http://{live_server}", headers=_bearer(vision),
                                  timeout=30) as http:
@@ -178,10 +200,23 @@ async def test_mjpeg_stream_sends_annotated_jpeg_frames(
         async with http.stream("GET", f"/cameras/{camera}/stream") as response:
             assert response.status_code == 200
             assert response.headers["content-type"] == "multipart/x-mixed-replace; boundary=frame"
-            headers, payload = await _read_part(response)
-        assert headers["Content-Type"] == "image/jpeg" and payload[:2] == b"\xff\xd8" and payload[-2:] == b"\xff\xd9"
-        image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR)
-        assert image is not None and image.shape == (360, 480, 3)
+            boxes_seen = 0
+            async for headers, payload in _parts(response):
+                assert headers["Content-Type"] == "image/jpeg"
+                assert payload[:2] == b"\xff\xd8" and payload[-2:] == b"\xff\xd9"
+                image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR)
+                assert image is not None and image.shape == (360, 480, 3)
+                # Against the raw video frame: the door line is drawn down x=240, in the line colour
+                # (below its label) ...
+                index, drawn = _overlay(image, raw_frames)
+                band = (slice(40, 360), slice(239, 242))
+                assert drawn[band].mean() > 0.5 and _near(image, LINE_BGR)[band].mean() > 0.5, index
+                assert not _near(raw_frames[index].astype(np.uint8), LINE_BGR)[band].any()
+                # ... and, once people are tracked, boxes in the tracked colour.
+                boxes_seen = int((drawn & _near(image, OBSERVED_BGR)).sum())
+                if boxes_seen > 200:
+                    break
+                assert index < len(raw_frames) - 1, "no tracked box drawn in the first frames"
 
         r = await http.get("/cameras/NOPE/stream")
         assert r.status_code == 404 and r.json() == {"detail": "Camera not found"}
@@ -208,9 +243,16 @@ async def test_mjpeg_stream_is_503_while_the_camera_has_no_frame(
 ) -> None:
     vision, _ = stack
     camera = new_camera("DOWN")
+    with refusing_port() as port:
+        await _mjpeg_stream_is_503_while_the_camera_has_no_frame(vision, client, camera, port)
+
+
+async def _mjpeg_stream_is_503_while_the_camera_has_no_frame(
+    vision: Vision, client: httpx.AsyncClient, camera: str, port: int
+) -> None:
     r = await client.post("/graphql", json={
         "query": "mutation($i: StartStreamInput!) { startStream(input: $i) { status } }",
-        "variables": {"i": {"cameraId": camera, "url": f"rtsp://127.0.0.1:{free_port()}/x"}},
+        "variables": {"i": {"cameraId": camera, "url": f"rtsp://127.0.0.1:{port}/x"}},
     })
     assert not r.json().get("errors"), r.text
     loop = asyncio.get_running_loop()
@@ -242,7 +284,7 @@ async def test_tracking_websocket_and_graphql_subscription(
                 "query": "subscription($c: ID) { trackUpdates(cameraId: $c) { cameraId frameIndex "
                          "tracks { trackId confidence box { x1 y1 x2 y2 } } } }",
                 "variables": {"c": "ws-cam"}}}))
-            await asyncio.sleep(0.3)  # both subscriptions registered
+            await watchers_registered(vision.service, 2)  # the websocket's and the subscription's
             for image in frames[1:]:
                 r = await http.post("/process-frame", json={"frame_b64": b64(image), "camera_id": "ws-cam"})
                 assert r.status_code == 200

@@ -242,7 +242,7 @@ class CustomerTracker:
         from footfall.services.vision.offline import AnalysisError, LocalStream
         from footfall.services.vision.sources import SourceError, VideoFileSource
         from footfall.services.vision.tracking import TrackerConfig
-        from footfall.services.vision.workers import StreamOptions, open_stream_source
+        from footfall.services.vision.stream_worker import StreamOptions, open_stream_source
 
         self._stop.clear()
         is_file = not isinstance(source, int) and "://" not in str(source) and not str(source).isdigit()

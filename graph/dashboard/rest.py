@@ -1,4 +1,5 @@
-"""Seed 002's dashboard routes: admin statistics, the active-alert count and the camera states."""
+"""Seed 002's dashboard routes: admin statistics, the active-alert count and the camera states; and who is
+logged in (`/api/dashboard/me`) for the web app."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from footfall.graph.vision.client import VisionClient
 from footfall.services.core import errors
 from footfall.services.core.principal import ADMINS
 from footfall.v1 import vision_pb2
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,23 @@ class CameraStateOut(BaseModel):
     location: str
 
 
+class MeOut(BaseModel):
+    username: str
+    display_name: str
+    org: str = Field(description="The organisation this request acts on (`X-Footfall-Org` for a platform admin)")
+    home_org: str = Field(description="The organisation of the credential")
+    role: str
+
+
 router = domain_router(tags=["dashboard"], style=DETAIL)
+
+
+@router.get("/api/dashboard/me", response_model=MeOut, summary="Who is logged in, and their role")
+async def me(caller: Reader) -> dict[str, Any]:
+    """The web app shows and hides its pages by this role (every route still checks it)."""
+    principal = caller.principal
+    return {"username": principal.subject, "display_name": principal.display_name or principal.subject,
+            "org": caller.org, "home_org": principal.org, "role": principal.role.value}
 
 
 @router.get("/admin/dashboard/stats", response_model=DashboardStatsOut)

@@ -3,6 +3,7 @@
 * `GET /cameras/{camera_id}/stream`: `multipart/x-mixed-replace` MJPEG with boxes, track ids, lines and zones
   drawn; 404 `{"detail": "Camera not found"}`, 503 `{"detail": "Service not ready"}` while the camera has no
   frame yet (or the vision service cannot be reached). Query `fps` (default 10) and `quality` (default 80).
+* `GET /cameras/{camera_id}/snapshot`: the latest annotated frame as one JPEG (same errors as the stream).
 * `GET /cameras/{camera_id}/tracking`: the people tracked on the camera at its latest frame.
 * `POST /process-frame`: `{"frame_b64": ..., "camera_id": "device-camera"}`, a base64 image -> overlay data;
   400 `{"detail": "frame_b64 is required"}` when the frame is missing, empty, not base64 or not an image.
@@ -190,6 +191,33 @@ async def camera_stream(caller: Reader, vision: Vision, camera_id: CameraKey, re
         headers={"Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache",
                  "X-Accel-Buffering": "no"},
     )
+
+
+@router.get("/cameras/{camera_id}/snapshot", response_class=Response, responses=error_responses(404, 503),
+            summary="The camera's latest annotated frame (one JPEG)")
+async def camera_snapshot(caller: Reader, vision: Vision, camera_id: CameraKey, request: Request) -> Response:
+    """One JPEG with boxes, lines and zones drawn, for pages that refresh a picture instead of holding an
+    MJPEG connection open (browsers allow only a few per host); query `quality` (1-100, default 70).
+    404 when the camera has no stream, 503 while it has no frame yet."""
+    quality = int(_number(request.query_params.get("quality"), 70, 1, 100))
+    try:
+        stream = await vision.get_stream(caller, camera_id)
+    except errors.NotFound:
+        return _error(404, CAMERA_NOT_FOUND)
+    except errors.Unavailable:
+        return _error(503, NOT_READY)
+    if stream.frames == 0 and stream.status in _NO_FRAMES_YET:
+        return _error(503, NOT_READY)
+    frames = vision.watch_frames(caller, camera_id, quality=quality)
+    try:
+        frame = await asyncio.wait_for(anext(frames), FIRST_FRAME_WAIT_S)
+    except (TimeoutError, StopAsyncIteration, errors.FootfallError):
+        return _error(503, NOT_READY)
+    finally:
+        await frames.aclose()
+    return Response(frame.jpeg, media_type="image/jpeg",
+                    headers={"Cache-Control": "no-store", "X-Frame-Width": str(frame.frame_width),
+                             "X-Frame-Height": str(frame.frame_height)})
 
 
 async def tracking_socket(websocket: WebSocket) -> None:

@@ -199,12 +199,16 @@ async def test_dashboard(client: httpx.AsyncClient) -> None:
     page = r.text
     assert '<form id="login"' in page and 'id="logout"' in page and "<script>" not in page  # no inline script
     assert " on" + "click=" not in page and " on" + "submit=" not in page  # no inline event handlers
-    assert '<script src="static/dashboard.js"></script>' in page
-    js = await client.get("/static/dashboard.js")
-    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert '<script type="module" src="static/app/main.js"></script>' in page
+    js = ""
+    for module in ("main.js", "api.js", "frame.js", "pages/live.js", "pages/setup.js", "pages/history.js",
+                   "pages/journeys.js", "pages/admin.js"):
+        r = await client.get(f"/static/app/{module}")
+        assert r.status_code == 200 and "javascript" in r.headers["content-type"], module
+        js += r.text
     for needle in ("graphql-transport-ws", "facilityStats", "api/auth/login/", "api/auth/logout/", "X-CSRF-Token",
-                   "edges { node", "occupancy(cameraId: $id)"):
-        assert needle in js.text, needle
+                   "edges { node", "occupancy(cameraId: $id)", "api/dashboard/me", "/snapshot"):
+        assert needle in js, needle
 
 
 class Pong(BaseModel):

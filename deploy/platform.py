@@ -288,7 +288,7 @@ async def bootstrap_accounts(settings: Settings, db: Database, authenticator: An
 def login_banner(settings: Settings, generated_password: str | None) -> str:
     """What `footfall up` prints about logging in (the generated password only on the run that made it)."""
     url = f"http://{settings.http_host}:{settings.http_port}"
-    lines = [f"Log in at {url} (POST /admin/login) as '{settings.admin_username}'."]
+    lines = [f"Open {url}/ in a browser and log in as '{settings.admin_username}' (API clients: POST /admin/login)."]
     if generated_password:
         lines += [
             "",

@@ -3,7 +3,9 @@
 Reference: NanoDet at 416x320 and confidence 0.5, ``trackers.ByteTrackTracker`` with its
 defaults (at the video's frame rate), ``supervision.LineZone`` triggered by the foot point,
 run frame by frame in one thread.
-Ours: :func:`footfall.services.vision.offline.process_video` with its default settings.
+Ours: :func:`footfall.services.vision.offline.process_video` with its default settings (motion
+gating on); ``--ungated`` adds a third column, ours with ``motion_gating=False``, to show what
+gating itself brings.
 
 Both are timed on the same machine, alternately (``--repeats`` rounds, median fps), so a busy
 machine slows both alike. Accuracy (counts, crossing events within +-10 frames of the
@@ -20,6 +22,7 @@ Needs ``supervision`` (dev dependency) and ``motmetrics``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -172,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--input-size", help="our detector input WxH (default: our default)")
     parser.add_argument("--skip-accuracy", action="store_true", help="timing only")
+    parser.add_argument("--ungated", action="store_true", help="also run ours without motion gating")
     args = parser.parse_args(argv)
 
     from footfall.inference import load_person_detector
@@ -195,15 +199,22 @@ def main(argv: list[str] | None = None) -> int:
         w, h = (int(v) for v in args.input_size.lower().split("x"))
         settings = DetectorSettings(input_size=(w, h))
     our_detector = load_detector(settings, frame_size=(480, 360))
+    pipelines: list[tuple[str, Any, Any]] = [
+        ("reference", run_reference, ref_detector),
+        ("ours", run_ours, our_detector),
+    ]
+    if args.ungated:
+        ungated = load_detector(dataclasses.replace(settings, motion_gating=False), frame_size=(480, 360))
+        pipelines.append(("ungated", run_ours, ungated))
 
     # Timing: door line only, alternating, median of the rounds.
-    fps: dict[str, list[float]] = {"reference": [], "ours": []}
+    fps: dict[str, list[float]] = {name: [] for name, _, _ in pipelines}
     for _ in range(max(1, args.repeats)):
-        fps["reference"].append(run_reference(video, [door], ref_detector).fps)
-        fps["ours"].append(run_ours(video, [door], our_detector).fps)
+        for name, runner, det in pipelines:
+            fps[name].append(runner(video, [door], det).fps)
     # Accuracy: all lines.
     results: dict[str, Any] = {}
-    for name, runner, det in (("reference", run_reference, ref_detector), ("ours", run_ours, our_detector)):
+    for name, runner, det in pipelines:
         results[name] = {
             "fps_median": round(statistics.median(fps[name]), 1),
             "fps_runs": [round(f, 1) for f in fps[name]],
@@ -213,30 +224,38 @@ def main(argv: list[str] | None = None) -> int:
     # Each round ran both pipelines back to back, so a round's ratio compares like with like.
     round_ratios = [o / r for o, r in zip(fps["ours"], fps["reference"], strict=True)]
     ratio = statistics.median(round_ratios)
+    if args.ungated:
+        ungated_ratio = statistics.median(u / r for u, r in zip(fps["ungated"], fps["reference"], strict=True))
+        results["ungated_ratio"] = round(ungated_ratio, 2)
     if args.skip_accuracy:
-        print(f"fps reference {results['reference']['fps_runs']} ours {results['ours']['fps_runs']}")
+        print(", ".join(f"fps {name} {results[name]['fps_runs']}" for name, _, _ in pipelines))
         print(f"ratio per round {[round(r, 2) for r in round_ratios]}, median {ratio:.2f}")
+        if args.ungated:
+            print(f"ungated ratio (median) {results['ungated_ratio']:.2f}")
         return 0
     results["ratio"] = round(ratio, 2)
     results["round_ratios"] = [round(r, 2) for r in round_ratios]
     results["settings"] = {
         "ours": {
             "detector": {
-                "input_size": list(our_detector.input_size),
+                "input_size": list(our_detector.view((480, 360)).input_size),
                 "confidence": settings.confidence,
                 "workers": settings.workers,
+                "motion_gating": settings.motion_gating,
             }
         },
         "reference": {"input_size": REFERENCE_INPUT, "confidence": REFERENCE_CONFIDENCE},
     }
 
-    print(f"{'':12}{'reference':>12}{'ours':>12}")
+    names = [name for name, _, _ in pipelines]
+    print(f"{'':12}" + "".join(f"{name:>12}" for name in names))
     print(
-        f"{'fps':12}{results['reference']['fps_median']:>12}{results['ours']['fps_median']:>12}   "
-        f"ratio {ratio:.2f}x (median of the rounds' ratios {results['round_ratios']})"
+        f"{'fps':12}" + "".join(f"{results[name]['fps_median']:>12}" for name in names)
+        + f"   ratio {ratio:.2f}x (median of the rounds' ratios {results['round_ratios']})"
+        + (f", ungated {results['ungated_ratio']:.2f}x" if args.ungated else "")
     )
     for key in ("mota", "idf1", "id_switches"):
-        print(f"{key:12}{results['reference'][key]:>12}{results['ours'][key]:>12}")
+        print(f"{key:12}" + "".join(f"{results[name][key]:>12}" for name in names))
     for name in truth:
         r, o = results["reference"]["lines"][name], results["ours"]["lines"][name]
         true = f"truth {r['true_in']}/{r['true_out']}"
@@ -244,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:12}{r['in']:>5}/{r['out']:<3} m{r['matched']} f{r['false']} x{r['missed']}   "
             f"{o['in']:>3}/{o['out']:<3} m{o['matched']} f{o['false']} x{o['missed']}   {true}"
         )
+    if args.ungated:
+        for name in truth:
+            u = results["ungated"]["lines"][name]
+            print(f"{'ungated ' + name:20}{u['in']:>3}/{u['out']:<3} m{u['matched']} f{u['false']} x{u['missed']}")
     print("(in/out counts; m matched, f false, x missed crossing events within +-10 frames)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

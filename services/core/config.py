@@ -146,6 +146,7 @@ class Settings(BaseSettings):
     detector_pixel_budget: int | None = None
     detector_workers: int | None = None
     detector_threads: int | None = None
+    detector_motion_gating: bool | None = None  # detect only where frames change or people are tracked (default on)
     # onnxruntime threads of the face models.
     inference_threads: int = 2
     # Faces in vision: each tracked person's face is looked for at most every `face_detect_every_n` frames, for at

@@ -113,6 +113,47 @@ def test_batch_equals_single(detector: PersonDetector, pets_frames, data_dir: Pa
     assert detector.detect_batch([]) == []
 
 
+@pytest.mark.parametrize("model", ["nanodet", "nanodet-int8"])
+def test_regions_find_the_people_inside_them_as_a_full_pass_does(pets_frames, pets_ground_truth, model) -> None:
+    # Motion gating's detector call: windows of the letterboxed frame around each person.
+    det = load_person_detector(model=model, input_size=(480, 352), confidence=0.2)
+    frame, truth = pets_frames[200], pets_ground_truth[200]
+    full = det.detect(frame)
+    agreement = []
+    for person in truth:
+        x1, y1, x2, y2 = person
+        pad = 0.06 * 480
+        region = (int(x1 - pad), int(y1 - pad), int(x2 + pad), int(y2 + pad))
+        found = det.detect_regions(frame, [region])
+        assert_inside(found, frame)
+        # Everyone the full pass finds, the region around them finds too...
+        if pairwise_iou(person[None], full.xyxy).max() >= 0.5:
+            assert pairwise_iou(person[None], found.xyxy).max() >= 0.5
+        # ...with the same box (same pixels, same grid), bar two people side by side.
+        best_full = full.xyxy[pairwise_iou(person[None], full.xyxy)[0].argmax()]
+        best_region = found.xyxy[pairwise_iou(person[None], found.xyxy)[0].argmax()]
+        agreement.append(pairwise_iou(best_full[None], best_region[None])[0, 0])
+        # Everything found lies in (or straddles) the window around the region.
+        assert np.all(found.xyxy[:, 2] > region[0] - 32) and np.all(found.xyxy[:, 0] < region[2] + 32)
+    assert np.median(agreement) > 0.9, agreement
+    # Several regions at once: about the people of all of them, no duplicates across windows.
+    regions = [(int(b[0]) - 29, int(b[1]) - 29, int(b[2]) + 29, int(b[3]) + 29) for b in truth]
+    several = det.detect_regions(frame, regions)
+    assert matched(several.xyxy[several.confidence >= 0.5], truth) >= matched(full.xyxy[full.confidence >= 0.5], truth) - 1
+    ious = pairwise_iou(several.xyxy, several.xyxy) - np.eye(len(several))
+    assert ious.max(initial=0.0) <= det.nms_iou
+
+
+def test_regions_none_is_the_whole_frame_and_empty_is_nothing(detector: PersonDetector, pets_frames) -> None:
+    frame = pets_frames[300]
+    whole = detector.detect(frame)
+    np.testing.assert_array_equal(detector.detect_regions(frame, None).xyxy, whole.xyxy)
+    # A region covering most of the frame runs the whole frame (a window would save little).
+    np.testing.assert_array_equal(detector.detect_regions(frame, [(0, 0, 470, 350)]).xyxy, whole.xyxy)
+    assert len(detector.detect_regions(frame, [])) == 0
+    assert len(detector.detect_regions(frame, [(500, 400, 600, 500)])) == 0  # outside the frame
+
+
 def test_results_are_deterministic(detector: PersonDetector, pets_frames) -> None:
     first = detector.detect(pets_frames[300])
     again = detector.detect(pets_frames[300].copy())

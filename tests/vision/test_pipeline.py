@@ -132,3 +132,37 @@ def test_unknown_and_duplicate_cameras() -> None:
         pipeline.add_camera("a")
     with pytest.raises(ValueError, match="unique"):
         CameraConfig(lines=(DOOR, DOOR))
+
+
+class GatedScriptedDetector(ScriptedDetector):
+    """The scripted detector with ``detect_regions``, noting the regions it was asked for."""
+
+    def __init__(self, gating: bool = True) -> None:
+        super().__init__()
+        self.gating = gating
+        self.regions: list[tuple | None] = []
+
+    def detect_regions(self, frame: np.ndarray, regions: Sequence[tuple[int, int, int, int]]) -> Detections:
+        self.regions.append(tuple(regions))
+        return boxes_for(frame) if regions else boxes_for(np.zeros_like(frame))
+
+
+def test_motion_gate_sends_whole_frames_in_one_batch_and_still_ones_to_regions() -> None:
+    detector = GatedScriptedDetector()
+    pipeline = VisionPipeline(detector, {"a": CameraConfig(tracker=TRACKER), "b": CameraConfig(tracker=TRACKER)})
+    empty = frame_with()
+    # First frames: whole, both cameras in one batched call.
+    pipeline.process_batch({"a": Frame(empty, 0, 0.0), "b": Frame(empty, 0, 0.0)})
+    assert detector.batches == [2] and detector.regions == []
+    # Nothing changed, nobody tracked: nothing to look at in either camera.
+    pipeline.process_batch({"a": Frame(empty, 1, 0.1), "b": Frame(empty, 1, 0.1)})
+    assert detector.batches == [2] and detector.regions == [(), ()]
+    # After refresh_seconds (1 s) a whole frame again, whatever moved.
+    pipeline.process_batch({"a": Frame(empty, 12, 1.2)})
+    assert detector.batches == [2, 1]
+    # A detector whose gating is off always sees whole frames.
+    ungated = GatedScriptedDetector(gating=False)
+    pipeline = VisionPipeline(ungated, {"a": CameraConfig(tracker=TRACKER)})
+    for i in range(3):
+        pipeline.process_frame(empty, i, i / 10, camera_id="a")
+    assert ungated.batches == [1, 1, 1] and ungated.regions == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from footfall.services.vision.track import TrackEnd
@@ -105,6 +107,54 @@ def test_occupancy_counts_tracks_inside() -> None:
     assert counter.occupancy == 2
 
 
+# Two aisles side by side, sharing the border x = 200.
+LEFT = PolygonZone("left", ((0, 100), (200, 100), (200, 300), (0, 300)))
+RIGHT = PolygonZone("right", ((200, 100), (400, 100), (400, 300), (200, 300)))
+
+
+def feed_both(zones: tuple[PolygonZone, ...], xs: list[float], y: float = 200.0, height: float = 60.0) -> list:
+    """One person's foot point along ``xs`` (one per frame, 10 fps) through counters of ``zones``."""
+    counters = [ZoneCounter(z) for z in zones]
+    events = []
+    for frame, x in enumerate(xs):
+        track = foot_track(1, x, y, height=height, frame=frame)
+        for counter in counters:
+            events += counter.update([track], frame, frame / 10)
+    return events
+
+
+def test_jitter_on_a_shared_border_does_not_flip_between_adjacent_zones() -> None:
+    # Standing on the border: the foot point jitters +-4 px, two frames on each side at a time
+    # (the frame hysteresis alone lets that through).
+    jitter = [196, 197, 203, 204] * 8
+    xs = [150.0] * 5 + jitter
+    flips = feed_both(
+        (replace(LEFT, margin=0.0), replace(RIGHT, margin=0.0)), xs
+    )
+    assert sum(e.kind == "enter" and e.zone == "right" for e in flips) >= 6  # the bug, without a margin
+    events = feed_both((LEFT, RIGHT), xs)  # default margin: 0.1 x 60 px height = 6 px
+    assert [(e.zone, e.kind) for e in events] == [("left", "enter")]
+
+
+def test_a_real_crossing_between_adjacent_zones_is_counted_once() -> None:
+    # Walking from one aisle into the other, with the same jitter while passing the border.
+    xs = [150.0] * 5 + [180, 190, 197, 203, 198, 204, 212, 225] + [250.0] * 10
+    events = feed_both((LEFT, RIGHT), xs)
+    assert [(e.zone, e.kind) for e in events] == [("left", "enter"), ("left", "exit"), ("right", "enter")]
+    exit_left, enter_right = events[1], events[2]
+    # Both changes happen once the foot point is 6 px past the border, at x = 212 (frame 11)...
+    assert exit_left.frame_index == enter_right.frame_index == 11
+    # ...and the left aisle's visit lasted from its first frame until then.
+    assert exit_left.dwell_seconds == pytest.approx(1.1)
+
+
+def test_margin_scales_with_the_persons_height() -> None:
+    # 3 px inside: enough for a small, far-away person (20 px tall: 2 px band), not for a near one.
+    far = feed_both((LEFT,), [250.0] + [197.0] * 4, height=20.0)
+    near = feed_both((LEFT,), [250.0] + [197.0] * 4, height=100.0)
+    assert [e.kind for e in far] == ["enter"] and near == []
+
+
 def test_non_convex_polygon() -> None:
     # An L-shaped zone: the notch is outside.
     ell = PolygonZone("ell", ((0, 0), (200, 0), (200, 100), (100, 100), (100, 200), (0, 200)), enter_frames=1)
@@ -117,3 +167,5 @@ def test_invalid_zones_are_rejected() -> None:
         PolygonZone("tri", ((0, 0), (1, 1)))
     with pytest.raises(ValueError):
         PolygonZone("z", ((0, 0), (1, 0), (0, 1)), enter_frames=0)
+    with pytest.raises(ValueError, match="margin"):
+        PolygonZone("z", ((0, 0), (1, 0), (0, 1)), margin=-0.1)

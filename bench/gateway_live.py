@@ -1,7 +1,7 @@
 """Gateway benchmark: authenticated live occupancy over REST and GraphQL against a bare endpoint, and
 publish -> subscription lag.
 
-    .venv/bin/python bench/gateway_live.py [--connections 50] [--duration 10] [--crossings 300]
+    .venv/bin/python bench/gateway_live.py [--connections 50] [--duration 10] [--rounds 1] [--crossings 300]
 
 Needs `wrk` (apt-get install wrk): a Python load generator is slower than the gateway it measures.
 What it runs, all real: an embedded PostgreSQL and a nats-server (started here); in a child process every
@@ -16,7 +16,8 @@ Starlette JSON endpoint under the same uvicorn settings. Then, one after another
    while `--crossings` LineCrossed events are published to NATS JetStream one by one; the lag is from just
    before each publish to the first pushed update that includes it (p50/p99).
 
-Results print as a table; `--json PATH` also writes them (bench/results/ is git-ignored).
+Results print as a table; `--json PATH` also writes them (bench/results/ is git-ignored). On a shared machine,
+`--rounds 3` repeats the three loads interleaved and reports the median of the rounds' ratios.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,12 +52,12 @@ ADMIN_PASSWORD = "bench-" + uuid.uuid4().hex
 
 
 def serve_main() -> None:
-    from footfall.deploy.platform import serve
+    from footfall.deploy.platform import run
     from footfall.services.core.config import Settings
     from footfall.services.core.logging import setup_logging
 
     setup_logging(os.environ.get("FOOTFALL_LOG_LEVEL", "WARNING"), False)
-    asyncio.run(serve(Settings(), gateway=True))  # every service, as `footfall up`
+    run(Settings(), gateway=True)  # every service, as `footfall up` (its event loop included)
 
 
 def bare_main(port: int) -> None:
@@ -184,6 +186,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=50, help="wrk keep-alive connections (default 50)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per load phase (default 10)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="bare/REST/GraphQL rounds, interleaved; the median ratio is reported (default 1)")
     parser.add_argument("--crossings", type=int, default=300, help="crossings published for the lag (default 300)")
     parser.add_argument("--interval", type=float, default=0.01, help="seconds between published crossings")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -239,10 +243,14 @@ def main() -> int:
                     "camera_id": camera["id"], "line_name": "door", "x1": 0, "y1": 300, "x2": 1920, "y2": 300,
                     "direction": "entry", "confidence_threshold": 0.5}).raise_for_status().json()
             auth = {"Authorization": f"Bearer {token}"}
-            bare = load("bare", f"http://127.0.0.1:{bare_port}/live", args)
-            rest = load("rest", f"{base}/api/occupancy/cameras/{camera['id']}/live", args, headers=auth)
-            gql = load("graphql", f"{base}/graphql", args, method="POST", headers=auth,
-                       body={"query": LIVE_QUERY, "variables": {"id": key}})
+            rounds: list[tuple[LoadResult, LoadResult, LoadResult]] = []
+            for _ in range(args.rounds):  # interleaved, so each round's ratios share one moment of the machine
+                rounds.append((
+                    load("bare", f"http://127.0.0.1:{bare_port}/live", args),
+                    load("rest", f"{base}/api/occupancy/cameras/{camera['id']}/live", args, headers=auth),
+                    load("graphql", f"{base}/graphql", args, method="POST", headers=auth,
+                         body={"query": LIVE_QUERY, "variables": {"id": key}}),
+                ))
             lag = asyncio.run(measure_lag(base, nats.url, token, key, camera["id"], line["id"], args.crossings,
                                           args.interval))
         finally:
@@ -256,16 +264,25 @@ def main() -> int:
             nats.stop()
             pg.stop()
 
+    ratios = [{"rest": r.rps / b.rps, "graphql": g.rps / b.rps} for b, r, g in rounds]
+    median = {k: statistics.median(x[k] for x in ratios) for k in ("rest", "graphql")}
     results = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "bare": bare.as_dict(), "rest": rest.as_dict(), "graphql": gql.as_dict(), "lag": lag,
-        "ratio": {"rest": rest.rps / bare.rps, "graphql": gql.rps / bare.rps},
+        "rounds": [{"bare": b.as_dict(), "rest": r.as_dict(), "graphql": g.as_dict(), "ratio": q}
+                   for (b, r, g), q in zip(rounds, ratios, strict=True)],
+        "lag": lag,
+        "ratio": median,  # the median over the rounds of each round's ratio
     }
     print(f"\nLive occupancy, authenticated, wrk {args.connections} connections x {args.duration:.0f}s, "
           f"{os.cpu_count()} CPUs (load generator on the same machine)")
-    print(f"{'':10}{'req/s':>10}{'ratio':>8}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-    for r in (bare, rest, gql):
-        print(f"{r.name:10}{r.rps:>10.0f}{r.rps / bare.rps:>8.2f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}{r.errors:>8}")
+    for n, (bare, rest, gql) in enumerate(rounds, 1):
+        if len(rounds) > 1:
+            print(f"round {n}")
+        print(f"{'':10}{'req/s':>10}{'ratio':>8}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+        for r in (bare, rest, gql):
+            print(f"{r.name:10}{r.rps:>10.0f}{r.rps / bare.rps:>8.2f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}{r.errors:>8}")
+    if len(rounds) > 1:
+        print(f"median ratio over {len(rounds)} rounds: rest {median['rest']:.2f}, graphql {median['graphql']:.2f}")
     print(f"\nNATS publish -> GraphQL subscription update, {lag['observed']}/{lag['crossings']} crossings: "
           f"p50 {lag['p50_ms']:.1f} ms, p99 {lag['p99_ms']:.1f} ms, max {lag['max_ms']:.1f} ms")
     if args.json:

@@ -28,7 +28,8 @@ from footfall.graph.core.graphql import GatewayGraphQL
 from footfall.graph.core.metrics import GatewayMetrics, MetricsMiddleware
 from footfall.graph.core.pages import GRAPHIQL_PAGE, STATIC_DIR, SWAGGER_PAGE, asset_routes
 from footfall.graph.core.schema import GatewaySchema, build_schema, error_code
-from footfall.graph.security.auth import CredentialVerifier, current_caller
+from footfall.graph.core.serving import FASTAPI_OPTIONS, gateway_lifespan
+from footfall.graph.security.auth import CredentialVerifier, SharedVerification, current_caller
 from footfall.graph.security.graphql import graphql_extensions
 from footfall.graph.security.http import install_http_hardening
 from footfall.graph.security.ratelimit import install_rate_limits
@@ -84,12 +85,14 @@ def create_app(
     authenticator: CredentialVerifier | None = None,
     health_check: HealthCheck | None = None,
     rpc_timeout_s: float = 10.0,
+    nats_url: str | None = None,
 ) -> FastAPI:
     """The gateway app over `channel`.
 
     `domains`: what it serves (default: all, `default_domains()`). `authenticator`: turns credentials into
     principals (default: the accounts service over `channel`). `health_check`: extra dependency checks for
-    `/health` (each domain's service is always checked).
+    `/health` (each domain's service is always checked). `nats_url`: where the services announce live updates,
+    which the gateway keeps for its live reads (default `settings.nats_url`; none: every read asks a service).
     """
     if domains is None:
         domains = default_domains()
@@ -116,6 +119,8 @@ def create_app(
         redoc_url=None,
         openapi_url=None,  # served below, behind the login
         exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=gateway_lifespan,
+        **FASTAPI_OPTIONS,
     )
     # The seeds' paths are exact: `/cameras/` is not `/cameras`, and a POST is never redirected.
     app.router.redirect_slashes = False
@@ -123,7 +128,7 @@ def create_app(
     app.state.clients = clients
     app.state.metrics = metrics
     app.state.graphql = graphql_app
-    app.state.authenticator = authenticator
+    app.state.authenticator = SharedVerification(authenticator)
     app.state.domains = tuple(domains)
 
     _platform_routes(app, settings, clients, metrics, domains, health_check)
@@ -137,6 +142,12 @@ def create_app(
             app.include_router(domain.router)
         app.router.routes += list(domain.routes)
 
+    app.state.nats_url = settings.nats_url if nats_url is None else nats_url
+    app.state.live_occupancy = None
+    if any(d.name == "occupancy" for d in domains):
+        from footfall.graph.occupancy.live_reads import install_live_reads
+
+        app.state.live_occupancy = install_live_reads(app, settings, clients)  # inside the metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_rate_limits(app, settings)
     install_http_hardening(app, settings)

@@ -91,6 +91,9 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The labelled series per (method, route, status), looked up once: `labels()` cost more than the
+        # counting on a cached live read. Bounded like the series themselves (route templates, not paths).
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -119,5 +122,9 @@ class MetricsMiddleware:
             self.metrics.in_progress.dec()
             route = route_template(scope)
             method: Any = scope.get("method", "GET")
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            series = self._series.get((method, route, status))
+            if series is None:
+                series = self._series[(method, route, status)] = (
+                    self.metrics.requests.labels(method, route, str(status)), self.metrics.latency.labels(method, route))
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started)

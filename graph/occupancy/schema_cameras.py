@@ -84,6 +84,13 @@ class CameraDirectory:
             raise NotFound(f"Camera {key} not found")
         return found
 
+    def known_number(self, org: str, key: str) -> int | None:
+        """The number of the camera `key` when this directory already holds it (no call), else None."""
+        found = self._orgs.get(org)
+        if found is None or time.monotonic() - found.since > TTL_S:
+            return None
+        return found.by_key.get(key)
+
     async def key(self, caller: Identity, number: int) -> str:
         """The key of the camera numbered `number`; the number itself (as text) if it has vanished."""
         found = self._org(caller.org).by_number.get(number)

@@ -303,7 +303,7 @@ class RequestGuard:
                 if problem:
                     await send_json(send, 400, problem)
                     return
-                receive = _replay(body, receive)
+                receive = replay(body, receive)
             elif media not in declared:
                 await send_json(send, 415, NOT_DECLARED.format(media=", ".join(sorted(declared))))
                 return
@@ -383,17 +383,18 @@ def _content_length(headers: Headers) -> int | None:
         return None
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` with `body`, already read, given back first."""
     replayed = False
 
-    async def replay() -> Message:
+    async def replaying() -> Message:
         nonlocal replayed
         if not replayed:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()  # later calls wait for the disconnect, as the app expects
 
-    return replay
+    return replaying
 
 
 def _counting(receive: Receive, limit: int) -> Receive:

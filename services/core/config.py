@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     # most `face_max_tracks_per_frame` people per frame, and each track's best crop goes to the identity service
     # (`footfall.<org>.vision.face_crop`); a stream can turn it off (`face_crops: false`).
     faces_enabled: bool = True
+    # Cameras whose outgoing images (MJPEG, snapshots) are always blurred, pushed-frame cameras included (`*`: all);
+    # a stream can also ask for it with `blur_faces`.
+    faces_blur_cameras: list[str] = []
     face_detect_every_n: int = 5
     face_max_tracks_per_frame: int = 2
 

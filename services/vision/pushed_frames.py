@@ -184,7 +184,7 @@ class PushedFrames:
                 org=org, camera_id=camera_id, session_id=uuid.uuid4().hex[:12], source=PUSH_SOURCE,
                 kind=PUSH_SOURCE, lines=line_set, zones=(), engine=self.engine, publisher=self.publisher,
                 on_update=self._on_update, tracker=TrackerConfig(frame_rate=LIVE_FRAME_RATE), time_mode="wall",
-                **self._face_options(None),
+                **self._face_options(camera_id, None),
             )
             self._sessions[key] = session
             self._workers.pop(key, None)

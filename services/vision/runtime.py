@@ -76,7 +76,7 @@ async def start_vision(settings: Settings, db: Database, bus: EventBus, grpc_ser
     service = VisionService(bus, detector_loader(detector), detect_workers=detector.workers,
                             lines_provider=OccupancyLines(grpc_target),
                             sources=SourcePolicy.from_settings(settings), max_image_pixels=settings.max_image_pixels,
-                            faces=faces)
+                            faces=faces, blur_cameras=frozenset(settings.faces_blur_cameras))
     await service.start()
     identities = IdentityListener(bus, service, GrpcCustomerDirectory(grpc_target))
     await identities.start()

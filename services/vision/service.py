@@ -75,6 +75,8 @@ class VisionService(PushedFrames, LiveView):
         sources: Which files and URLs callers may stream (default: no files; URLs by the network rule).
         max_image_pixels: Pushed images with more pixels are refused (TooLarge) before they are decoded.
         faces: The face detector for best face crops and face blurring; None: no faces at all.
+        blur_cameras: Camera keys whose outgoing images are always blurred, streamed or pushed (``*``: every
+            camera); a stream can also ask for it (``blur_faces``).
     """
 
     def __init__(
@@ -90,9 +92,11 @@ class VisionService(PushedFrames, LiveView):
         sources: SourcePolicy | None = None,
         max_image_pixels: int = DEFAULT_MAX_PIXELS,
         faces: FaceEngine | None = None,
+        blur_cameras: frozenset[str] = frozenset(),
     ) -> None:
         self.bus = bus
         self.faces = faces
+        self.blur_cameras = frozenset(blur_cameras)
         self.sources = sources or SourcePolicy()
         self.max_image_pixels = max_image_pixels
         self.engine = AnalysisEngine(load_detector, max_batch=max_batch, batch_window_s=batch_window_s,
@@ -173,12 +177,13 @@ class VisionService(PushedFrames, LiveView):
             log.warning("no occupancy lines for %s/%s: %s", org, camera_id, exc)
             return LineSet()
 
-    def _face_options(self, request: StreamRequest | None) -> dict[str, Any]:
+    def _face_options(self, camera_id: str, request: StreamRequest | None) -> dict[str, Any]:
         """A new session's face settings: crops unless the stream or the service turned them off; blurring
-        when the stream asked (its detector starts loading now, so the first frames are blurred by it)."""
+        when the stream asked or the camera is one the service always blurs (its detector starts loading now,
+        so the first frames are blurred by it)."""
         faces = self.faces
         wanted = request.face_crops if request is not None else None
-        blur = request.blur_faces if request is not None else False
+        blur = (request is not None and request.blur_faces) or bool({camera_id, "*"} & self.blur_cameras)
         if faces is not None and blur:
             task = asyncio.create_task(faces.analyzer(), name="vision-faces-load")
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
@@ -270,7 +275,7 @@ class VisionService(PushedFrames, LiveView):
                 org=org, camera_id=camera_id, session_id=session_id, source=str(target), kind=kind,
                 lines=line_set, zones=request.zones, engine=self.engine, publisher=self.publisher,
                 on_update=self._on_update, tracker=TrackerConfig(frame_rate=fps),
-                time_mode="media" if kind == "path" else "wall", **self._face_options(request),
+                time_mode="media" if kind == "path" else "wall", **self._face_options(camera_id, request),
             )
             options = StreamOptions(
                 max_fps=max_fps, loop=request.loop, realtime=request.realtime, max_frames=request.max_frames,

@@ -187,3 +187,30 @@ async def test_blurring_hides_the_faces_of_outgoing_frames(
         assert np.abs(plain.astype(np.int16) - blurred.astype(np.int16))[mask].mean() < 3
     finally:
         await stop_vision_stack(vision)
+
+
+async def test_a_pushed_camera_the_service_always_blurs_sends_no_face_out(
+    event_bus: EventBus, detector: Any, face_analyzer: Any, hamilton_clip: Path
+) -> None:
+    """Pushed-frame cameras have no stream options: `faces_blur_cameras` blurs them (and only them)."""
+    blurred_camera, plain_camera = new_camera("PUSHBLUR"), new_camera("PUSHPLAIN")
+    vision = await start_vision_stack(event_bus, detector, faces=face_engine(face_analyzer),
+                                      blur_cameras=frozenset({blurred_camera}))
+    try:
+        image = clip_frames(hamilton_clip, 0, 1)[0]
+        faces = face_analyzer.detect(image)
+        assert faces, "the clip's first frame shows a face"
+        sent = {}
+        for camera in (blurred_camera, plain_camera):
+            push = vision_pb2.ProcessFrameRequest(camera_id=camera, image=jpeg(image))
+            await vision.stub.ProcessFrame(push, metadata=vision.md)  # the camera exists from its first frame
+            reply = vision.stub.WatchFrames(vision_pb2.WatchFramesRequest(camera_id=camera), metadata=vision.md)
+            frames = reply.__aiter__()
+            await vision.stub.ProcessFrame(push, metadata=vision.md)
+            frame = await asyncio.wait_for(frames.__anext__(), 30)
+            sent[camera] = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR)
+            reply.cancel()
+        assert face_analyzer.detect(sent[blurred_camera]) == []
+        assert face_analyzer.detect(sent[plain_camera]), "a camera not listed is not blurred"
+    finally:
+        await stop_vision_stack(vision)

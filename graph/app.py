@@ -29,13 +29,14 @@ from footfall.graph.core.metrics import GatewayMetrics, MetricsMiddleware
 from footfall.graph.core.pages import GRAPHIQL_PAGE, STATIC_DIR, SWAGGER_PAGE, asset_routes
 from footfall.graph.core.schema import GatewaySchema, build_schema, error_code
 from footfall.graph.core.serving import FASTAPI_OPTIONS, gateway_lifespan
-from footfall.graph.security.auth import CredentialVerifier, SharedVerification, current_caller
+from footfall.graph.security.auth import CredentialVerifier, current_caller
 from footfall.graph.security.graphql import graphql_extensions
 from footfall.graph.security.http import install_http_hardening
 from footfall.graph.security.ratelimit import install_rate_limits
 from footfall.services.core import errors
 from footfall.services.core.config import Settings
 from footfall.services.core.principal import Role
+from footfall.services.core.verification import SharedVerification
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response

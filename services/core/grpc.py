@@ -23,6 +23,7 @@ from footfall.services.core.logging import bind_log_context
 from footfall.services.core.principal import ADMINS, FEEDERS, READERS, WRITERS, Principal, Role
 from footfall.services.core.tenancy import ORG_METADATA_KEY, validate_org
 from footfall.services.core.tokens import NOT_AUTHENTICATED
+from footfall.services.core.verification import SharedVerification
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -54,6 +55,9 @@ class Authenticating(Protocol):
 
 _principal: ContextVar[Principal | None] = ContextVar("footfall_principal", default=None)
 _org: ContextVar[str | None] = ContextVar("footfall_org", default=None)
+# Set for a call of an audited method: writes its "failure" entry. A domain error aborts the call, and the
+# client sees the status as soon as `context.abort` sends it, so the entry must be written before that.
+_before_abort: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("footfall_before_abort", default=None)
 
 ALL_ROLES = frozenset(Role)
 ACCOUNTS = "footfall.v1.AccountsService"
@@ -133,7 +137,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     `AUDITED_METHODS` are written to the audit trail once they end, with their outcome."""
 
     def __init__(self, authenticator: Authenticating, audit: AuditSink | None = None) -> None:
-        self.authenticator = authenticator
+        # Concurrent calls with one credential share one check (a burst every time the cache's answer expires).
+        self.authenticator = SharedVerification(authenticator)
         self.audit = audit
 
     async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
@@ -191,11 +196,23 @@ def _guarded(handler: Any, authorize: Callable[[Any], Awaitable[None]], method: 
     else:
         async def unary_behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
             await authorize(context)
+            written = False
+
+            async def failed() -> None:
+                nonlocal written
+                if not written:
+                    written = True
+                    await audited(request, context, "failure")
+
+            token = _before_abort.set(failed) if audit is not None else None
             try:
                 reply = await inner(request, context)
             except BaseException:
-                await audited(request, context, "failure")
+                await failed()
                 raise
+            finally:
+                if token is not None:
+                    _before_abort.reset(token)
             code = context.code() if hasattr(context, "code") else None
             await audited(request, context, "success" if code in (None, grpc.StatusCode.OK) else "failure")
             return reply
@@ -220,7 +237,7 @@ def maps_domain_errors(method: F) -> F:
                 async for item in method(self, request, context):
                     yield item
             except errors.FootfallError as err:
-                await context.abort(status_for(err), str(err))
+                await abort(context, err)
 
         return stream_wrapper  # type: ignore[return-value]
 
@@ -229,9 +246,17 @@ def maps_domain_errors(method: F) -> F:
         try:
             return await method(self, request, context)
         except errors.FootfallError as err:
-            await context.abort(status_for(err), str(err))
+            await abort(context, err)
 
     return wrapper  # type: ignore[return-value]
+
+
+async def abort(context: grpc.aio.ServicerContext, err: errors.FootfallError) -> None:
+    """End the call with the domain error's status (an audited call's entry is written first)."""
+    before = _before_abort.get()
+    if before is not None:
+        await before()
+    await context.abort(status_for(err), str(err))
 
 
 def domain_error_from(err: grpc.aio.AioRpcError) -> errors.FootfallError:

@@ -1,4 +1,4 @@
-"""`SharedVerification` (graph/security/auth.py): concurrent checks of one credential cost one lookup, against
+"""`SharedVerification` (services/core/verification.py): concurrent checks of one credential cost one lookup, against
 the real accounts service, PostgreSQL and the platform's `Authenticator` with its cache off."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
-from footfall.graph.security.auth import SharedVerification
+from footfall.services.core.verification import SharedVerification
 from footfall.services.accounts.authenticator import Authenticator
 from footfall.services.accounts.runtime import start_accounts
 from footfall.services.core.config import Settings

@@ -34,6 +34,7 @@ async def test_ids_that_cannot_be_joined_go_as_an_array(database: Database, odd:
     assert await _claim(database, org, ["plain", odd]) == {"plain", odd}
     assert await _claim(database, org, [odd, "more"]) == {"more"}
     assert await _claim(database, org, [odd]) == set()
+    assert await _claim(database, unique_org(), [odd]) == {odd}  # alone, and fresh
 
 
 async def test_a_rolled_back_transaction_rolls_its_claims_back(database: Database) -> None:

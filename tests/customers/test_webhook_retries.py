@@ -56,7 +56,10 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # port 0: the kernel's pick, ours until closed
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # every delivery of a step connects at once (the default backlog is 5)
+
+    server = Server(("127.0.0.1", 0), Handler)  # port 0: the kernel's pick, ours until closed
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     r.url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -66,7 +69,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _stepper(svc: Customers) -> tuple[Dispatcher, httpx.AsyncClient]:
-    client = httpx.AsyncClient(transport=GuardedTransport(svc.config.webhook_policy), timeout=5, trust_env=False)
+    client = httpx.AsyncClient(transport=GuardedTransport(svc.config.webhook_policy), timeout=30, trust_env=False)
     return Dispatcher(svc, None, client=client), client
 
 

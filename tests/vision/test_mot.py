@@ -17,7 +17,7 @@ from footfall.services.vision.evaluation import (
 )
 from footfall.services.vision.lines import LineZone
 from footfall.services.vision.mot import MotWriter, read_mot
-from tests.vision.helpers import foot_track
+from tests.vision.helpers import foot_track, require_data
 
 
 def test_writer_uses_one_based_frames_and_xywh(tmp_path: Path) -> None:
@@ -91,3 +91,34 @@ def test_crossings_from_mot_and_matching() -> None:
         "false": 1,
         "missed": 1,
     }
+
+
+def _motmetrics_oracle(readme: Path, sequence: str) -> dict[str, float]:
+    """The py-motmetrics row for `sequence` in its README's MOTChallenge comparison table (the last table)."""
+    header = "IDF1 IDP IDR Rcll Prcn GT MT PT ML FP FN IDs FM MOTA MOTP".split()
+    rows = [line.split() for line in readme.read_text().splitlines() if line.startswith(sequence + " ")]
+    values = rows[-1][1:]
+    assert len(values) == len(header), rows[-1]
+    return {name: float(v.rstrip("%")) / (100 if v.endswith("%") else 1) for name, v in zip(header, values)}
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("sequence", ["TUD-Campus", "TUD-Stadtmitte"])
+def test_mot_scores_match_py_motmetrics_on_the_tud_sequences(sequence: str) -> None:
+    """Our IoU matrix, frame loop and score names against py-motmetrics' published results (CEM tracker
+    on MOT15 training data, /work/shared/data/mot_metrics, MIT): a wrong IoU, threshold or metric mapping
+    moves at least one of these."""
+    data = require_data(f"mot_metrics/{sequence}/gt.txt", f"mot_metrics/{sequence}/test.txt") / "mot_metrics"
+    oracle = _motmetrics_oracle(data / "EXPECTED_METRICS_from_Readme.md", sequence)
+    scores = mot_scores(read_mot(data / sequence / "gt.txt"), read_mot(data / sequence / "test.txt"),
+                        iou_threshold=0.5)
+    assert scores.false_positives == oracle["FP"]
+    assert scores.misses == oracle["FN"]
+    assert scores.id_switches == oracle["IDs"]
+    # The table rounds to 0.1 % (and MOTP, py-motmetrics' distance, to 0.001).
+    assert scores.mota == pytest.approx(oracle["MOTA"], abs=5e-4)
+    assert scores.idf1 == pytest.approx(oracle["IDF1"], abs=5e-4)
+    assert scores.recall == pytest.approx(oracle["Rcll"], abs=5e-4)
+    assert scores.precision == pytest.approx(oracle["Prcn"], abs=5e-4)
+    assert 1.0 - scores.motp_iou == pytest.approx(oracle["MOTP"], abs=5e-4)
+    assert scores.gt_boxes == oracle["FN"] + round(oracle["Rcll"] * scores.gt_boxes)

@@ -6,7 +6,8 @@ the ground-truth boxes. Targets:
 
 * door (x=240): each direction within 1 of the truth (14 in / 18 out), crossing events matched
   to the ground-truth csv within +-10 frames with at most 1 false and 1 missed;
-* MOTA >= 0.75 and IDF1 >= 0.70 (py-motmetrics, IoU 0.5). The PETS annotations only label people
+* MOTA >= 0.83 and IDF1 >= 0.85 (py-motmetrics, IoU 0.5; measured 0.862 and 0.886, so a real regression
+  fails while run-to-run noise does not). The PETS annotations only label people
   inside the ground truth's tracking area (people far away on the grass at the top are not
   labelled), so, as standard for such ground truth, boxes outside that area that match no
   ground-truth box are ignored rather than counted as false positives;
@@ -103,8 +104,8 @@ def test_door_crossing_events_match_the_ground_truth(pets: PetsRun) -> None:
 
 def test_mota_and_idf1(pets: PetsRun) -> None:
     scores = mot_scores(pets.gt, pets.tracks, iou_threshold=0.5, area=tracking_area(pets.gt))
-    assert scores.mota >= 0.75, scores.as_dict()
-    assert scores.idf1 >= 0.70, scores.as_dict()
+    assert scores.mota >= 0.83, scores.as_dict()
+    assert scores.idf1 >= 0.85, scores.as_dict()
 
 
 def test_mota_without_area_cropping_is_reported_and_sane(pets: PetsRun) -> None:

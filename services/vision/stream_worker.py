@@ -22,7 +22,13 @@ from footfall.services.vision.camera_session import CameraSession, StreamState
 from footfall.services.vision.engine import Analysis
 from footfall.services.vision.frame_reader import FrameReader
 from footfall.services.vision.sources import (
-    Frame, FrameSource, LiveSource, SourceError, SourceStatus, VideoFileSource, open_live_capture,
+    Frame,
+    FrameSource,
+    LiveSource,
+    SourceError,
+    SourceStatus,
+    VideoFileSource,
+    open_live_capture,
 )
 
 log = logging.getLogger(__name__)
@@ -115,10 +121,16 @@ class StreamWorker:
             if state is None:
                 return
 
+            async def update() -> None:
+                # A source's news that arrives once a stop was asked for is moot: it must not overwrite the
+                # STOPPED state the stop reports (the check and set_state's assignment run without a pause).
+                if not self._stopping.is_set():
+                    await self.session.set_state(state, detail or "")
+
             def apply() -> None:
                 if status is SourceStatus.RECONNECTING:
                     self.session.reconnects += 1
-                task = asyncio.ensure_future(self.session.set_state(state, detail or ""))
+                task = asyncio.ensure_future(update())
                 self._status_tasks.add(task)
                 task.add_done_callback(self._status_tasks.discard)
 

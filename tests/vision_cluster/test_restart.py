@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,13 @@ async def test_a_new_worker_on_the_same_database_resumes_the_stored_streams(
             camera_id=camera, path=str(pets_video), lines=[DOOR], zones=[ZONE], loop=True, realtime=True, max_fps=4,
             session_id=session), metadata=cluster.md)
         await cluster.wait_stream(first.stub, camera, running(session, "first"), 60)
-        stored = await StreamStore(cluster.database, cluster.bus.prefix).get(cluster.org, camera)
-        assert stored is not None and stored.owner == "first" and stored.state == "connected"
+        # The stored (actual) state follows the running stream at the worker's next lease renewal.
+        store = StreamStore(cluster.database, cluster.bus.prefix)
+        deadline = asyncio.get_running_loop().time() + 30
+        while (stored := await store.get(cluster.org, camera)) is None or stored.state != "connected":
+            assert asyncio.get_running_loop().time() < deadline, stored
+            await asyncio.sleep(0.1)
+        assert stored.owner == "first"
     finally:
         await first.stop()  # a restart: the process ends, the stored stream stays
     stored = await StreamStore(cluster.database, cluster.bus.prefix).get(cluster.org, camera)

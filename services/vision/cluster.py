@@ -101,7 +101,13 @@ class VisionCluster:
         await self._quiet()
         async with self._lock:
             for key in list(self._owned):
-                await self._give_up(key, "vision worker stopping", UNOWNED)
+                session = self.service.camera_session(*key)
+                if session is not None and session.state.finished:
+                    # Ended by itself (end of file, max_frames, failed for good) since the last round: record
+                    # it as ended, or the next start would resume a finished stream and count frames again.
+                    await self._give_up(key, session.detail, session.state.value)
+                else:
+                    await self._give_up(key, "vision worker stopping", UNOWNED)
 
     async def abandon(self) -> None:
         """Stop as a crashed worker would: nothing more is published, no lease is released (the other

@@ -122,20 +122,21 @@ async def test_a_watcher_receives_its_organisations_new_persons_and_never_anothe
         assert (await watch_b.next_real()).person_id == marker
 
 
-def _person_watches(stack: Stack) -> int:
-    """Server-side watches now running: each holds one core-NATS subscription to a person_joined subject."""
+def _person_watches(stack: Stack, org: str) -> int:
+    """Server-side watches of ``org`` now running: each holds one core-NATS subscription to its person_joined
+    subject (counted per org: another test's watch may still be unwinding)."""
     subs = stack.bus.nc._subs.values()  # the service's own connection: nothing public counts them
-    return sum(1 for s in subs if s.subject.endswith(".identity.person_joined"))
+    return sum(1 for s in subs if s.subject.endswith(f".{org}.identity.person_joined"))
 
 
 async def test_a_closed_watch_ends_its_nats_subscription(stack: Stack) -> None:
     org = unique_org("watchend")
-    before = _person_watches(stack)
+    before = _person_watches(stack, org)
     async with watching(stack, org) as watch:
         await watch.ready(lambda n: publish_joined(stack, org, f"probe-{n}", PROBE_CAMERA))
-        assert _person_watches(stack) == before + 1
+        assert _person_watches(stack, org) == before + 1
     deadline = asyncio.get_running_loop().time() + 10
-    while _person_watches(stack) > before:
+    while _person_watches(stack, org) > before:
         assert asyncio.get_running_loop().time() < deadline, "the subscription outlived the call"
         await asyncio.sleep(0.02)
 

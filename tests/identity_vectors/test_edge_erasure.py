@@ -15,7 +15,10 @@ RNG = np.random.default_rng(11)
 # Links are made of letters that never occur in hex, digits or the payload's keys, so a piece of one found on
 # disk is that link and not a timestamp or another id.
 LINK_LETTERS = str.maketrans("0123456789abcdef", "ghijklmnopqrstuv")
-LINK_RUN = re.compile(rb"[g-v]{6,}")
+# A piece is 10 letters: 16**10 possible pieces, so another face's link (which stays on disk) never shares one
+# by chance; with 6-letter pieces the chance was about 1 in 1,000 per run, and one run found a "leak" that way.
+PIECE = 10
+LINK_RUN = re.compile(rb"[g-v]{%d,}" % PIECE)
 
 
 def random_link() -> str:
@@ -32,9 +35,10 @@ def customer_face() -> FaceVector:
     )
 
 
-def pieces(link: str | None, size: int = 6) -> set[bytes]:
+def pieces(link: str | None, size: int = PIECE) -> set[bytes]:
     """Every `size`-byte piece of a link: payloads are stored LZ4-compressed, which may replace a few bytes
-    of a string with a back-reference, so a link counts as present when any piece of it is."""
+    of a string with a back-reference (a random link keeps literal stretches far longer than a piece), so a
+    link counts as present when any piece of it is."""
     text = str(link)
     return {text[i : i + size].encode() for i in range(len(text) - size + 1)}
 
@@ -46,7 +50,7 @@ def found_on_disk(root: Path, faces: list[FaceVector]) -> dict[str, set[str]]:
         if not file.is_file():
             continue
         content = file.read_bytes().rstrip(b"\0")  # segment files are preallocated with zeros
-        on_disk = {run[i : i + 6] for run in LINK_RUN.findall(content) for i in range(len(run) - 5)}
+        on_disk = {run[i : i + PIECE] for run in LINK_RUN.findall(content) for i in range(len(run) - PIECE + 1)}
         for face in faces:
             point = uuid.UUID(face.id)
             raw = {

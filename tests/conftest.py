@@ -18,7 +18,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from footfall.services.accounts.authenticator import Authenticator
 from footfall.services.core.db import Database
 from footfall.services.core.embedded import EmbeddedPostgres, NatsServer
@@ -192,3 +191,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter:
             reporter.write_line(f"FOOTFALL_NO_SKIPS=1: {skipped} test(s) skipped, failing the run", red=True)
         session.exitstatus = 1
+
+
+async def serving_only(runtime):  # type: ignore[no-untyped-def]
+    """A customers runtime for tests that call its API and never deliver webhooks: its dispatcher stopped.
+
+    A dispatcher leases every due delivery in the database, whichever test made it; a long-lived stack with the
+    default policy (no loopback targets) would take, and refuse, the local deliveries another test is checking.
+    """
+    await runtime.dispatcher.stop()
+    return runtime

@@ -34,7 +34,7 @@ from footfall.services.customers.runtime import start_customers
 from footfall.services.customers.service import Customers, CustomersConfig
 from footfall.services.identity.runtime import IdentityRuntime, start_identity
 
-from tests.conftest import auth_kit, unique_org
+from tests.conftest import auth_kit, serving_only, unique_org
 
 PASSWORD = "correct horse battery"
 # The customers domain (with occupancy and vision, whose GraphQL types journeys use) and accounts for logins.
@@ -111,9 +111,9 @@ async def customers_world(tmp_path_factory: pytest.TempPathFactory, database_url
     _, authenticator = build_accounts(settings, database)
     server = GrpcServer("127.0.0.1", 0, authenticator=authenticator)
     accounts_runtime = await start_accounts(settings, database, None, server)
-    customers_runtime = await start_customers(
+    customers_runtime = await serving_only(await start_customers(
         settings, database, None, server, config=CustomersConfig(idle_flush_s=3600), consume=False
-    )
+    ))
     identity_runtime: IdentityRuntime | None = None
     if with_identity:
         identity_runtime = await start_identity(settings, database, None, server, consume=False, retention=False)

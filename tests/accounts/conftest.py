@@ -15,7 +15,7 @@ from footfall.services.core.events import EventBus
 from footfall.services.core.grpc import GrpcServer
 from footfall.v1 import accounts_pb2_grpc, occupancy_pb2_grpc
 
-from tests.conftest import AuthKit
+from tests.conftest import AuthKit, serving_only
 
 PASSWORD = "correct horse battery"
 
@@ -44,7 +44,7 @@ async def stack(database: Database, event_bus: EventBus, auth: AuthKit) -> Async
     server = GrpcServer("127.0.0.1", 0, authenticator=auth.authenticator)
     runtime = await start_accounts(settings, database, event_bus, server)
     others = [await start_occupancy(settings, database, event_bus, server, consume=False, schedule=False),
-              await start_customers(settings, database, None, server, consume=False)]
+              await serving_only(await start_customers(settings, database, None, server, consume=False))]
     vision = VisionService(event_bus, lambda: None)  # no detector: the interceptor is what is tested here
     await vision.start()
     others.append(vision)

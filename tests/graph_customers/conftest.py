@@ -25,7 +25,7 @@ from footfall.services.customers.service import CustomersConfig
 from footfall.v1 import customers_pb2_grpc
 from starlette.applications import Starlette
 
-from tests.conftest import AuthKit, auth_kit, unique_org
+from tests.conftest import AuthKit, auth_kit, serving_only, unique_org
 from tests.customers.factories import tick, visit_events
 from tests.graphql_client import gql, gql_data  # noqa: F401  (re-exported to the tests)
 
@@ -47,9 +47,9 @@ async def customers_stack(database: Database) -> AsyncIterator[Stack]:
     settings = Settings(default_org=unique_org("dflt"), rate_limit_enabled=False)
     auth = auth_kit(database)
     server = GrpcServer("127.0.0.1", 0, authenticator=auth.authenticator)
-    runtime = await start_customers(
+    runtime = await serving_only(await start_customers(
         settings, database, None, server, config=CustomersConfig(idle_flush_s=3600)
-    )
+    ))
     port = await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     app = create_app(settings, channel, domains=DOMAINS, authenticator=auth.authenticator)

@@ -36,7 +36,7 @@ from footfall.services.customers.service import CustomersConfig
 from footfall.services.identity.runtime import start_identity
 from footfall.v1 import identity_pb2, identity_pb2_grpc
 
-from tests.conftest import AuthKit, unique_org
+from tests.conftest import AuthKit, serving_only, unique_org
 
 PASSWORD = "correct horse battery"
 DOMAINS = (accounts.DOMAIN, customers.DOMAIN, identity.DOMAIN)
@@ -131,9 +131,9 @@ async def store(
     await bus.connect()
     server = GrpcServer("127.0.0.1", 0, authenticator=auth.authenticator)
     accounts_runtime = await start_accounts(settings, database, None, server)
-    customers_runtime = await start_customers(
+    customers_runtime = await serving_only(await start_customers(
         settings, database, None, server, config=CustomersConfig(idle_flush_s=3600), consume=False
-    )
+    ))
     identity_runtime = await start_identity(settings, database, bus, server, consume=False, retention=False)
     port = await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")

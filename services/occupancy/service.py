@@ -121,7 +121,7 @@ class SourceStatus:
 
 
 class OccupancyService:
-    def __init__(self, db: Database, settings: Settings, bus: EventBus | None = None, *, timescale: bool = False,
+    def __init__(self, db: Database, settings: Settings, bus: EventBus | None = None, *, timescale: bool | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
         self.settings = settings

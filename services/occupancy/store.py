@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 
+from footfall.services.core.db import timescale_installed
 from footfall.services.core.errors import AlreadyExists
 from footfall.services.occupancy.domain import (
     Alert,
@@ -83,7 +84,8 @@ def _alert(row: dict[str, Any]) -> Alert:
 class OccupancyStore:
     """SQL for one storage path: `timescale` True when occupancy_5m is a continuous aggregate."""
 
-    def __init__(self, *, timescale: bool = False) -> None:
+    def __init__(self, *, timescale: bool | None = None) -> None:
+        """`timescale` None: the database is asked at the first write that differs between the paths."""
         self.timescale = timescale
 
     # ----------------------------------------------------------------------------------------- cameras
@@ -271,7 +273,11 @@ class OccupancyStore:
 
     async def upsert_buckets(self, conn: Conn, org: str, buckets: dict[tuple[int, datetime], BucketAgg]) -> None:
         """Merge a batch's 5-minute contributions into occupancy_5m (plain PostgreSQL path only)."""
-        if self.timescale or not buckets:
+        if not buckets:
+            return
+        if self.timescale is None:
+            self.timescale = await timescale_installed(conn)
+        if self.timescale:
             return
         cams, starts, ent, ext, evs, close, close_seq, peak, log_id = [], [], [], [], [], [], [], [], []
         for (cam, start), agg in buckets.items():

@@ -9,6 +9,13 @@ history. One customer's breakdown reads their own interactions (an index range).
 Days are UTC calendar days (`interaction_date AT TIME ZONE 'UTC'`); windows are whole days computed once by the
 caller (`domain.last_days`) so that every figure of one answer uses the same "now". Rollup rows whose count
 fell to zero are left out like days without interactions.
+
+On TimescaleDB the rollups stay these trigger-kept tables, not continuous aggregates: against TimescaleDB 2.29.2
+a real-time continuous aggregate of `customer_interaction_days` missed interactions added, moved or deleted in
+days its refresh policy had already materialized until the next refresh (not the same answers as here), and
+TimescaleDB refuses one over a table with row security. Its SkipScan failed on `active_segment_names` under row
+security, so 0013's TimescaleDB variant turns SkipScan off. The suite runs on TimescaleDB with
+`FOOTFALL_TEST_POSTGRES_BIN` (see tests/conftest.py); the analytics tests pass on both paths.
 """
 
 from __future__ import annotations

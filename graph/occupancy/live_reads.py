@@ -33,6 +33,7 @@ PATH_TAIL = "/live"
 ROUTE_PATH = PATH_HEAD + "{camera_id}" + PATH_TAIL
 INT64_MAX = 2**63 - 1
 RENDERING = "rest"
+JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
 def live_body(live: occupancy_pb2.LiveOccupancy) -> bytes:
@@ -72,7 +73,7 @@ class LiveReads:
                 if body is not None:
                     scope["route"] = self.route
                     await send({"type": "http.response.start", "status": 200, "headers": [
-                        (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]})
+                        (b"content-length", b"%d" % len(body)), JSON_CONTENT_TYPE]})
                     await send({"type": "http.response.body", "body": body})
                     return
         await self.app(scope, receive, send)

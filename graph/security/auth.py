@@ -35,6 +35,7 @@ from footfall.services.core.errors import PermissionDenied, Unauthenticated
 from footfall.services.core.principal import Principal, Role
 from footfall.services.core.tenancy import ORG_HTTP_HEADER, ORG_METADATA_KEY
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 SESSION_COOKIE = "footfall_session"
 CSRF_COOKIE = "footfall_csrf"
@@ -45,6 +46,8 @@ CLIENT_IP_METADATA_KEY = "x-forwarded-for"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_REFUSED = "CSRF check failed: cross-origin request"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_API_KEY_NAME = API_KEY_HEADER.lower().encode("latin-1")
+_ORG_NAME = ORG_HTTP_HEADER.lower().encode("latin-1")
 
 
 class CredentialVerifier(Protocol):
@@ -75,15 +78,36 @@ def client_ip(conn: HTTPConnection) -> str:
 
 def credential_of(conn: HTTPConnection) -> tuple[str | None, bool]:
     """The credential a request carries and whether it came from the session cookie."""
-    header = conn.headers.get("authorization")
-    if header:
-        scheme, _, value = header.partition(" ")
+    return _credential(conn, *_auth_headers(conn.scope)[:2])
+
+
+def _auth_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
+    """The first `Authorization`, `X-API-Key` and `X-Footfall-Org` values, in one pass over the raw headers.
+
+    What `conn.headers.get` answers for each (servers give header names in lower case), without building a
+    `Headers` per request: this runs on every authenticated request, the cached live reads included.
+    """
+    authorization = api_key = org = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if authorization is None:
+                authorization = value.decode("latin-1")
+        elif name == _API_KEY_NAME:
+            if api_key is None:
+                api_key = value.decode("latin-1")
+        elif name == _ORG_NAME and org is None:
+            org = value.decode("latin-1")
+    return authorization, api_key, org
+
+
+def _credential(conn: HTTPConnection, authorization: str | None, api_key: str | None) -> tuple[str | None, bool]:
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip(), False
         return None, False
-    key = conn.headers.get(API_KEY_HEADER)
-    if key:
-        return key.strip(), False
+    if api_key:
+        return api_key.strip(), False
     cookie = conn.cookies.get(SESSION_COOKIE)
     if cookie:
         return cookie, True
@@ -166,11 +190,12 @@ async def authenticate_credential(
 
 async def authenticate(conn: HTTPConnection) -> Caller:
     """The caller of an HTTP request or websocket (cached on the connection's state)."""
-    cached = getattr(conn.state, "caller", None)
+    state = conn.scope.setdefault("state", {})  # what `conn.state` wraps, without a `State` per request
+    cached = state.get("caller")
     if isinstance(cached, Caller):
         return cached
-    credential, via_cookie = credential_of(conn)
-    requested = conn.headers.get(ORG_HTTP_HEADER)
+    authorization, api_key, requested = _auth_headers(conn.scope)
+    credential, via_cookie = _credential(conn, authorization, api_key)
     caller = await authenticate_credential(
         conn.app.state.authenticator,
         credential,
@@ -180,7 +205,7 @@ async def authenticate(conn: HTTPConnection) -> Caller:
     )
     if via_cookie:
         check_csrf(conn)
-    conn.state.caller = caller
+    state["caller"] = caller
     return caller
 
 

@@ -52,6 +52,9 @@ NOT_JSON = "Unsupported media type: send the body as application/json"
 NOT_DECLARED = "Unsupported media type: this route accepts {media}"
 BAD_TEXT = "Text must not contain NUL characters or unpaired surrogates"
 BAD_UTF8 = "Request text must be valid UTF-8"
+# Distinct (path, method) pairs whose declared body media are remembered; the set is emptied when full.
+MAX_REMEMBERED_TARGETS = 1024
+_UNKNOWN = object()
 STATIC = Path(__file__).resolve().parents[1] / "static"
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 
@@ -254,16 +257,25 @@ class RequestGuard:
         self.limit = int(settings.max_body_bytes)
         self._routes = routes
         self._declared: list[tuple[Any, frozenset[str]]] | None = None
+        self._media_by_target: dict[tuple[str, str], frozenset[str] | None] = {}
 
     def _media_for(self, scope: Scope) -> frozenset[str] | None:
         if self._declared is None:  # routes are all added before the first request
             self._declared = [(r, m) for r in _flatten(self._routes()) if (m := declared_media(r)) is not None]
         path, method = scope.get("path", ""), scope.get("method", "")
+        known = self._media_by_target.get((path, method), _UNKNOWN)
+        if known is not _UNKNOWN:  # a repeated target (every GraphQL POST) skips the routes' regexes
+            return known  # type: ignore[return-value]
+        found = None
         for route, media in self._declared:
             regex, methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
             if regex is not None and regex.match(path) and (not methods or method in methods):
-                return media
-        return None
+                found = media
+                break
+        if len(self._media_by_target) >= MAX_REMEMBERED_TARGETS:  # paths are the client's: bounded
+            self._media_by_target.clear()
+        self._media_by_target[(path, method)] = found
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -280,17 +292,17 @@ class RequestGuard:
         if problem:
             await send_json(send, 400, problem)
             return
-        headers = Headers(scope=scope)
-        length = _content_length(headers)
+        length_text, content_type, chunked = _body_headers(scope)
+        length = _content_length(length_text)
         if length is not None and length > self.limit:
             await send_json(send, 413, TOO_LARGE.format(limit=self.limit))
             return
-        has_body = bool(length) or "transfer-encoding" in headers
+        has_body = bool(length) or chunked
         if not has_body:
             await self.app(scope, receive, send)
             return
         if scope["method"] in BODY_METHODS:
-            media = media_type(headers.get("content-type", ""))
+            media = media_type(content_type)
             declared = self._media_for(scope)
             if declared is None:
                 if not is_json(media):
@@ -303,7 +315,9 @@ class RequestGuard:
                 if problem:
                     await send_json(send, 400, problem)
                     return
-                receive = replay(body, receive)
+                # Read whole and within the limit: nothing left to count, no 413 left to answer.
+                await self.app(scope, replay(body, receive), send)
+                return
             elif media not in declared:
                 await send_json(send, 415, NOT_DECLARED.format(media=", ".join(sorted(declared))))
                 return
@@ -348,6 +362,7 @@ class ResponseGuard:
     def __init__(self, app: ASGIApp, *, headers: Sequence[tuple[bytes, bytes]]) -> None:
         self.app = app
         self.headers = list(headers)
+        self.names = frozenset(name for name, _ in self.headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -361,7 +376,10 @@ class ResponseGuard:
                 started = True
                 raw = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in raw}
-                raw.extend(h for h in self.headers if h[0] not in present)
+                if present.isdisjoint(self.names):  # the usual case: all of them, in one go
+                    raw += self.headers
+                else:
+                    raw.extend(h for h in self.headers if h[0] not in present)
                 message["headers"] = raw
             await send(message)
 
@@ -373,8 +391,29 @@ class ResponseGuard:
                 await send_json(send_with_headers, 500, "Internal Server Error")
 
 
-def _content_length(headers: Headers) -> int | None:
-    value = headers.get("content-length")
+def _body_headers(scope: Scope) -> tuple[str | None, str, bool]:
+    """The first `Content-Length` and `Content-Type` values and whether `Transfer-Encoding` is present: what
+    `Headers(scope=scope)` would answer, in one pass and without building it on every request."""
+    length: bytes | None = None
+    content_type: bytes | None = None
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if length is None:
+                length = value
+        elif name == b"content-type":
+            if content_type is None:
+                content_type = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    return (
+        length.decode("latin-1") if length is not None else None,
+        content_type.decode("latin-1") if content_type is not None else "",
+        chunked,
+    )
+
+
+def _content_length(value: str | None) -> int | None:
     if value is None:
         return None
     try:

@@ -50,8 +50,11 @@ STATISTICS_PREFIX = "/api/client/statistics/"
 # Seed 003's routes answer errors as `{"error": ...}`; every other route as `{"detail": ...}`.
 ERROR_KEY_PREFIXES = ("/api/client/", "/api/auth/")
 MESSAGE = "Too many requests"
+_API_KEY_NAME = API_KEY_HEADER.lower().encode("latin-1")
 # A Redis that does not answer within this long lets the request through rather than stalling the gateway.
 STORAGE_TIMEOUT_S = 0.5
+# Budgets whose storage keys are remembered; emptied when full.
+MAX_REMEMBERED_KEYS = 4096
 
 
 @dataclass(frozen=True)
@@ -119,14 +122,19 @@ def _budget_key(ip: str) -> str:
 
 def api_key_of(scope: Scope) -> str | None:
     """The API key a request carries (`X-API-Key`, or a Bearer that is not a JWT), unverified."""
-    for value in _header_values(scope, b"authorization"):
-        scheme, _, credential = value.partition(" ")
-        credential = credential.strip()
-        if scheme.lower() == "bearer" and credential and credential.count(".") != 2:
-            return credential
-    for value in _header_values(scope, API_KEY_HEADER.lower().encode()):
-        if value.strip():
-            return value.strip()
+    keys: list[bytes] = []
+    for name, value in scope.get("headers", ()):  # one pass: this runs on every request
+        if name == b"authorization":
+            scheme, _, credential = value.decode("latin-1").partition(" ")
+            credential = credential.strip()
+            if scheme.lower() == "bearer" and credential and credential.count(".") != 2:
+                return credential
+        elif name == _API_KEY_NAME:
+            keys.append(value)
+    for value in keys:  # a Bearer key wins over X-API-Key, wherever each header is
+        key = value.decode("latin-1").strip()
+        if key:
+            return key
     return None
 
 
@@ -159,6 +167,8 @@ class GatewayRateLimiter:
         self.strategy: RateLimiter = (
             MovingWindowRateLimiter(storage) if strategy == "moving-window" else FixedWindowRateLimiter(storage)
         )
+        self._fixed = type(self.strategy) is FixedWindowRateLimiter
+        self._keys: dict[tuple[str, str, str], str] = {}  # (rule, kind, value) -> the storage key of its budget
         self._storage_failed_at = 0.0
 
     @classmethod
@@ -197,13 +207,25 @@ class GatewayRateLimiter:
                 item = self.items[rule]
                 for identity in identities if rule != "login" else identities[:1]:
                     ids = (rule, identity.kind, identity.value)
-                    if not await self.strategy.hit(item, *ids):
+                    if not await self._spend(item, ids):
                         stats = await self.strategy.get_window_stats(item, *ids)
                         retry = max(1, math.ceil(stats.reset_time - time.time()))
                         return Refusal(rule, str(item), retry)
         except StorageError as err:
             self._storage_unavailable(err)
         return None
+
+    async def _spend(self, item: RateLimitItem, ids: tuple[str, str, str]) -> bool:
+        """`self.strategy.hit(item, *ids)`. A fixed window is one counter increment under the item's key for
+        `ids`; that key is remembered (building it was a third of the limiter's cost per request)."""
+        if not self._fixed:
+            return await self.strategy.hit(item, *ids)
+        key = self._keys.get(ids)
+        if key is None:
+            if len(self._keys) >= MAX_REMEMBERED_KEYS:  # identities are the clients': bounded
+                self._keys.clear()
+            key = self._keys[ids] = item.key_for(*ids)
+        return await self.storage.incr(key, item.get_expiry(), amount=1) <= item.amount  # FixedWindowRateLimiter.hit
 
     async def check(self, scope: Scope) -> Refusal | None:
         """The middleware's check: every budget the request's method and path spend from."""

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,9 +50,9 @@ class LiveEntry:
     live: occupancy_pb2.LiveOccupancy
     stored_at: float
     #: Renderings of `live` made once per update, not once per read (`rendered`).
-    renderings: dict[str, Any] = field(default_factory=dict)
+    renderings: dict[Hashable, Any] = field(default_factory=dict)
 
-    def rendered(self, name: str, render: Callable[[occupancy_pb2.LiveOccupancy], Any]) -> Any:
+    def rendered(self, name: Hashable, render: Callable[[occupancy_pb2.LiveOccupancy], Any]) -> Any:
         found = self.renderings.get(name)
         if found is None:
             found = self.renderings[name] = render(self.live)

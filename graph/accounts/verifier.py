@@ -62,6 +62,13 @@ class AccountsVerifier:
         # One caller going away must not cancel the lookup the others wait for.
         return await asyncio.shield(pending)
 
+    def held(self, credential: str) -> Principal | None:
+        """The principal `authenticate` would answer from its cache right now, without awaiting (else None)."""
+        cached = self._cache.get(_key(credential))
+        if cached is not None and time.monotonic() < cached[1]:
+            return cached[0]
+        return None
+
     def forget(self, credential: str) -> None:
         """Stop trusting `credential` at once (after logout or revocation through this process)."""
         self._cache.pop(_key(credential), None)

@@ -37,9 +37,8 @@ class Authenticator:
         now = time.monotonic()
         cached = self._cache.get(credential)
         if cached is not None:
-            principal, until = cached
-            if now < until and (principal.expires_at is None or principal.expires_at > time.time()):
-                return principal
+            if _trusted(cached, now):
+                return cached[0]
             del self._cache[credential]
         if credential.startswith(API_KEY_PREFIX):
             principal = await self._api_key(credential)
@@ -52,6 +51,14 @@ class Authenticator:
                 self._cache.clear()
             self._cache[credential] = (principal, now + self.cache_s)
         return principal
+
+    def held(self, credential: str | None) -> Principal | None:
+        """What `authenticate` would answer from its cache right now, without awaiting; else None.
+
+        `SharedVerification` asks this first, so that a trusted credential costs it no shared future.
+        """
+        cached = self._cache.get((credential or "").strip())
+        return cached[0] if cached is not None and _trusted(cached, time.monotonic()) else None
 
     def forget(self, credential: str | None = None) -> None:
         """Drop one credential (None: every one) from the cache, after a logout or key revocation."""
@@ -79,3 +86,9 @@ class Authenticator:
             await store.touch_api_key_system(conn, record.id, self.key_touch_s)
         return Principal(subject=record.id, org=record.org, role=record.role, kind="api_key",
                          display_name=record.name or record.id)
+
+
+def _trusted(cached: tuple[Principal, float], now: float) -> bool:
+    """Whether a cached answer still stands: within the cache's time and the credential's own expiry."""
+    principal, until = cached
+    return now < until and (principal.expires_at is None or principal.expires_at > time.time())

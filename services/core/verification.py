@@ -7,6 +7,7 @@ an authenticator that trusts an answer for a short while.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from footfall.services.core.principal import Principal
@@ -29,11 +30,18 @@ class SharedVerification:
     def __init__(self, verifier: CredentialVerifier) -> None:
         self.verifier = verifier
         self._pending: dict[str, asyncio.Future[Principal]] = {}
+        # A verifier that can say synchronously what it trusts (`held(credential) -> Principal | None`) answers
+        # a trusted credential without the shared future's bookkeeping: most requests, at every request.
+        self._held: Callable[[str], Principal | None] | None = getattr(verifier, "held", None)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.verifier, name)
 
     async def authenticate(self, credential: str) -> Principal:
+        if self._held is not None:
+            held = self._held(credential)
+            if held is not None:
+                return held
         while (pending := self._pending.get(credential)) is not None:
             try:
                 return await asyncio.shield(pending)

@@ -204,6 +204,7 @@ def main() -> int:
     from footfall.services.core.embedded import EmbeddedPostgres, NatsServer, free_port
     from footfall.services.core.migrations import apply_migrations
 
+    load_before = os.getloadavg()  # the machine's load, reported with the figures: the ratios depend on it
     children: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="ffbench") as tmp:
         pg = EmbeddedPostgres(Path(tmp) / "pg", delete_on_stop=True)
@@ -267,14 +268,16 @@ def main() -> int:
     ratios = [{"rest": r.rps / b.rps, "graphql": g.rps / b.rps} for b, r, g in rounds]
     median = {k: statistics.median(x[k] for x in ratios) for k in ("rest", "graphql")}
     results = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+                    "load_before": load_before, "load_after": os.getloadavg()},
         "rounds": [{"bare": b.as_dict(), "rest": r.as_dict(), "graphql": g.as_dict(), "ratio": q}
                    for (b, r, g), q in zip(rounds, ratios, strict=True)],
         "lag": lag,
         "ratio": median,  # the median over the rounds of each round's ratio
     }
     print(f"\nLive occupancy, authenticated, wrk {args.connections} connections x {args.duration:.0f}s, "
-          f"{os.cpu_count()} CPUs (load generator on the same machine)")
+          f"{os.cpu_count()} CPUs (load generator on the same machine), load average "
+          f"{load_before[0]:.2f} before, {results['machine']['load_after'][0]:.2f} after")
     for n, (bare, rest, gql) in enumerate(rounds, 1):
         if len(rounds) > 1:
             print(f"round {n}")

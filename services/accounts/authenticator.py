@@ -4,10 +4,17 @@ An access token is verified by signature and then checked against the revocation
 state; an API key is looked up by its hash. Answers are cached for `cache_s` (default 2 s) so a busy
 client costs no database round trip per call; the process that revokes a credential forgets it at once,
 other processes within `cache_s`.
+
+A credential in use is checked again in the background during the last quarter of its cached life
+(refresh-ahead), so a busy client never finds its entry expired and all its concurrent requests waiting on
+one database check. The bound on revocation is unchanged: an entry is renewed only by a check that ran
+after it was cached, and a check that refuses the credential drops it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 from footfall.services.accounts import store
@@ -19,6 +26,9 @@ from footfall.services.core.tokens import NOT_AUTHENTICATED, TokenSigner, looks_
 
 _MAX_CREDENTIAL = 4096
 _MAX_CACHE = 10_000
+_REFRESH_AHEAD = 0.25  # the last quarter of an entry's life
+
+log = logging.getLogger(__name__)
 
 
 class Authenticator:
@@ -28,6 +38,7 @@ class Authenticator:
         self.cache_s = cache_s
         self.key_touch_s = key_touch_s
         self._cache: dict[str, tuple[Principal, float]] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     async def authenticate(self, credential: str | None) -> Principal:
         """The principal `credential` stands for; Unauthenticated("Not authenticated") otherwise."""
@@ -38,18 +49,11 @@ class Authenticator:
         cached = self._cache.get(credential)
         if cached is not None:
             if _trusted(cached, now):
+                self._refresh_ahead(credential, cached[1], now)
                 return cached[0]
             del self._cache[credential]
-        if credential.startswith(API_KEY_PREFIX):
-            principal = await self._api_key(credential)
-        elif looks_like_jwt(credential):
-            principal = await self._token(credential)
-        else:
-            raise Unauthenticated(NOT_AUTHENTICATED)
-        if self.cache_s > 0:
-            if len(self._cache) >= _MAX_CACHE:
-                self._cache.clear()
-            self._cache[credential] = (principal, now + self.cache_s)
+        principal = await self._check(credential)
+        self._remember(credential, principal, now)
         return principal
 
     def held(self, credential: str | None) -> Principal | None:
@@ -57,8 +61,13 @@ class Authenticator:
 
         `SharedVerification` asks this first, so that a trusted credential costs it no shared future.
         """
-        cached = self._cache.get((credential or "").strip())
-        return cached[0] if cached is not None and _trusted(cached, time.monotonic()) else None
+        credential = (credential or "").strip()
+        cached = self._cache.get(credential)
+        now = time.monotonic()
+        if cached is None or not _trusted(cached, now):
+            return None
+        self._refresh_ahead(credential, cached[1], now)
+        return cached[0]
 
     def forget(self, credential: str | None = None) -> None:
         """Drop one credential (None: every one) from the cache, after a logout or key revocation."""
@@ -66,6 +75,44 @@ class Authenticator:
             self._cache.clear()
         else:
             self._cache.pop(credential.strip(), None)
+
+    async def _check(self, credential: str) -> Principal:
+        if credential.startswith(API_KEY_PREFIX):
+            return await self._api_key(credential)
+        if looks_like_jwt(credential):
+            return await self._token(credential)
+        raise Unauthenticated(NOT_AUTHENTICATED)
+
+    def _remember(self, credential: str, principal: Principal, checked_at: float) -> None:
+        if self.cache_s <= 0:
+            return
+        if len(self._cache) >= _MAX_CACHE:
+            self._cache.clear()
+        self._cache[credential] = (principal, checked_at + self.cache_s)
+
+    def _refresh_ahead(self, credential: str, until: float, now: float) -> None:
+        """Check a cached credential again in the background once it enters the last part of its life."""
+        if until - now > self.cache_s * _REFRESH_AHEAD or credential in self._refreshing:
+            return
+        try:
+            task = asyncio.get_running_loop().create_task(self._refresh(credential))
+        except RuntimeError:  # no running loop: the next authenticate after expiry checks it
+            return
+        self._refreshing[credential] = task
+
+    async def _refresh(self, credential: str) -> None:
+        checked_at = time.monotonic()
+        try:
+            principal = await self._check(credential)
+        except Unauthenticated:
+            self._cache.pop(credential, None)
+        except Exception:  # the database is away: the entry simply expires and the next request checks it
+            log.warning("background credential check failed; the cached entry will expire", exc_info=True)
+        else:
+            if credential in self._cache:  # not forgotten (logout, revocation) meanwhile
+                self._remember(credential, principal, checked_at)
+        finally:
+            self._refreshing.pop(credential, None)
 
     async def _token(self, token: str) -> Principal:
         principal = self.signer.verify(token)

@@ -236,3 +236,38 @@ async def test_cached_answers_expire(stack: Stack) -> None:
             break
         assert time.monotonic() - started < 3.0, "revocation not seen after the cache expired"
         await asyncio.sleep(0.05)
+
+
+async def _into_last_quarter(here: Authenticator, started: float) -> None:
+    """Wait until a credential cached at `started` is in the last quarter of its cached life."""
+    while time.monotonic() - started < here.cache_s * 0.8:
+        await asyncio.sleep(0.02)
+
+
+async def test_busy_credential_is_checked_again_before_it_expires(stack: Stack) -> None:
+    """Refresh-ahead: a credential in use is renewed in the background, so it never expires under its users."""
+    token = (await login(stack, await make_user(stack, new_org()))).access_token
+    here = Authenticator(stack.runtime.accounts.db, stack.auth.signer, cache_s=2.0)
+    started = time.monotonic()
+    await here.authenticate(token)
+    await _into_last_quarter(here, started)
+    assert here.held(token) is not None  # answered from the cache, and a background check starts
+    await asyncio.gather(*here._refreshing.values())
+    while time.monotonic() - started < here.cache_s + 0.1:  # past the first entry's end
+        await asyncio.sleep(0.02)
+    principal = here.held(token)
+    assert principal is not None and principal.subject == (await here.authenticate(token)).subject
+
+
+async def test_background_check_drops_a_revoked_credential(stack: Stack) -> None:
+    token = (await login(stack, await make_user(stack, new_org()))).access_token
+    here = Authenticator(stack.runtime.accounts.db, stack.auth.signer, cache_s=2.0)
+    started = time.monotonic()
+    await here.authenticate(token)
+    await stack.runtime.accounts.logout(token)  # another process revokes it: `here` is not told
+    await _into_last_quarter(here, started)
+    assert here.held(token) is not None  # still within the cached life
+    await asyncio.gather(*here._refreshing.values())
+    assert here.held(token) is None
+    with pytest.raises(Unauthenticated, match="Not authenticated"):
+        await here.authenticate(token)

@@ -69,13 +69,3 @@ class Database:
                 yield conn
         except psycopg.OperationalError as err:
             raise Unavailable(f"database unavailable: {err}") from err
-
-    async def timescale_enabled(self) -> bool:
-        async with self.system() as conn:
-            return await timescale_installed(conn)
-
-
-async def timescale_installed(conn: psycopg.AsyncConnection) -> bool:
-    """The one place that decides between the TimescaleDB path and the plain PostgreSQL path."""
-    cur = await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
-    return await cur.fetchone() is not None

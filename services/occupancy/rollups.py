@@ -4,7 +4,8 @@ materialized per (camera, level, time zone) for closed periods.
 Reading a rollup returns the materialized rows that are still valid plus the rows computed live from the
 first period that is not materialized (or was invalidated by a late event), so the answer is always the
 one a fresh computation gives (`compute`) — materialization only makes it cheaper. The same code runs on
-plain PostgreSQL and on TimescaleDB (where occupancy_5m is a continuous aggregate).
+plain PostgreSQL and on TimescaleDB: on both, occupancy_5m is the table the service keeps in the events'
+transaction, so a late event is in the buckets that a refresh reads as soon as it commits.
 
 Invalidation: each camera's state row holds `rollup_horizon` (how far anything is materialized) and
 `rollup_dirty_from` (the earliest event time applied behind the horizon since the last refresh). A refresh

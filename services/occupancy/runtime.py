@@ -59,8 +59,7 @@ async def start_occupancy(
     camera source status (`consume`) and the background scheduler (`schedule`: equipment-failure checks,
     rollup refreshes every `rollup_refresh_s`, pruning). `await runtime.stop()` undoes it all.
     """
-    timescale = await db.timescale_enabled()
-    service = OccupancyService(db, settings, bus, timescale=timescale)
+    service = OccupancyService(db, settings, bus)
     servicer = OccupancyServicer(service)
     if grpc_server is not None:
         grpc_server.add(occupancy_pb2_grpc.add_OccupancyServiceServicer_to_server, servicer, SERVICE_NAME)
@@ -77,5 +76,5 @@ async def start_occupancy(
         scheduler = Scheduler(service, rollup_refresh_s=rollup_refresh_s, equipment_check_s=equipment_check_s)
         scheduler.start()
     relay = await hold_relay(db, bus) if bus is not None else None  # publishes the alerts' outbox rows
-    log.info("occupancy service started (%s storage)", "TimescaleDB" if timescale else "PostgreSQL")
+    log.info("occupancy service started")
     return OccupancyRuntime(service, servicer, consumers, scheduler, relay)

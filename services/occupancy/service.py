@@ -121,12 +121,12 @@ class SourceStatus:
 
 
 class OccupancyService:
-    def __init__(self, db: Database, settings: Settings, bus: EventBus | None = None, *, timescale: bool | None = None,
+    def __init__(self, db: Database, settings: Settings, bus: EventBus | None = None, *,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
         self.settings = settings
         self.bus = bus
-        self.store = OccupancyStore(timescale=timescale)
+        self.store = OccupancyStore()
         self.notifier = Notifier(bus)
         self.live_cache = LiveCache(settings.occupancy_live_cache_s)
         self.tz_name = settings.timezone

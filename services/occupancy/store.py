@@ -1,8 +1,10 @@
 """All of the occupancy service's SQL (psycopg 3). Every method runs on a connection the caller got from
 `Database.tenant(org)` (row-level security scopes it to one organisation) unless its name says `system`.
 
-Reads of `occupancy_events` and `occupancy_5m` always name `org_id` explicitly: on TimescaleDB those two
-relations cannot carry row-level security (see migrations/0002_occupancy.timescale.sql).
+`occupancy_5m` is the same service-kept table on both storage paths (merged in the events' transaction by
+`upsert_buckets`, see migrations/0014_occupancy_rollups.timescale.sql). Reads of `occupancy_events` always
+name `org_id` explicitly: on TimescaleDB it is a hypertable without row-level security (see
+migrations/0002_occupancy.timescale.sql).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Any
 
 import psycopg
 
-from footfall.services.core.db import timescale_installed
 from footfall.services.core.errors import AlreadyExists
 from footfall.services.occupancy.domain import (
     Alert,
@@ -82,11 +83,7 @@ def _alert(row: dict[str, Any]) -> Alert:
 
 
 class OccupancyStore:
-    """SQL for one storage path: `timescale` True when occupancy_5m is a continuous aggregate."""
-
-    def __init__(self, *, timescale: bool | None = None) -> None:
-        """`timescale` None: the database is asked at the first write that differs between the paths."""
-        self.timescale = timescale
+    """The occupancy SQL, the same on plain PostgreSQL and on TimescaleDB."""
 
     # ----------------------------------------------------------------------------------------- cameras
 
@@ -272,12 +269,8 @@ class OccupancyStore:
         )
 
     async def upsert_buckets(self, conn: Conn, org: str, buckets: dict[tuple[int, datetime], BucketAgg]) -> None:
-        """Merge a batch's 5-minute contributions into occupancy_5m (plain PostgreSQL path only)."""
+        """Merge a batch's 5-minute contributions into occupancy_5m, so it is exact at commit (both paths)."""
         if not buckets:
-            return
-        if self.timescale is None:
-            self.timescale = await timescale_installed(conn)
-        if self.timescale:
             return
         cams, starts, ent, ext, evs, close, close_seq, peak, log_id = [], [], [], [], [], [], [], [], []
         for (cam, start), agg in buckets.items():

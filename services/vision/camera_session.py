@@ -24,6 +24,7 @@ from footfall.services.vision.camera_lines import CameraLine, LineSet
 from footfall.services.vision.engine import Analysis, AnalysisEngine
 from footfall.services.vision.face_engine import FaceEngine
 from footfall.services.vision.faces import FaceCrop
+from footfall.services.vision.gating import GateConfig
 from footfall.services.vision.identities import TrackIdentity
 from footfall.services.vision.pipeline import CameraConfig, FrameResult
 from footfall.services.vision.sources import Frame
@@ -197,13 +198,19 @@ class CameraSession:
             return
         self.frame_size = frame_size
         self.lines = self.line_set.for_frame(frame_size)
-        config = CameraConfig(lines=tuple(line.zone for line in self.lines), zones=self.zones, tracker=self.tracker)
+        config = CameraConfig(lines=tuple(line.zone for line in self.lines), zones=self.zones, tracker=self.tracker,
+                              gate=self._gate())
         await self.engine.add_camera(self.key, config, streaming=streaming)
         self._added = True
         self.events = replace(self.events, line_ids={line.zone.name: line.line_id for line in self.lines},
                               frame_size=frame_size)
         self._line_counts = {line.zone.name: {"in": 0, "out": 0} for line in self.lines}
         self._zone_occupancy = {zone.name: 0 for zone in self.zones}
+
+    def _gate(self) -> GateConfig:
+        """Pushed frames answer each frame with its detections, so none is predicted (adaptive detection rate
+        is for streams)."""
+        return GateConfig(predict_seconds=0.0) if self.kind == "push" else GateConfig()
 
     async def analyse(self, frame: Frame, *, streaming: bool) -> Analysis:
         """Analyse one frame and apply its result (pushed frames: one at a time)."""
@@ -326,7 +333,8 @@ class CameraSession:
             self.lines = self.line_set.lines if self.line_set.reference_size is None else ()
             return
         self.lines = self.line_set.for_frame(self.frame_size)
-        config = CameraConfig(lines=tuple(line.zone for line in self.lines), zones=self.zones, tracker=self.tracker)
+        config = CameraConfig(lines=tuple(line.zone for line in self.lines), zones=self.zones, tracker=self.tracker,
+                              gate=self._gate())
         swapped = await self.engine.reconfigure_camera(self.key, config)
         self.events = replace(self.events, line_ids={line.zone.name: line.line_id for line in self.lines})
         if swapped is not None:

@@ -48,6 +48,9 @@ class DetectorSettings:
         backend / triton_url: ``"onnx"`` in-process, or ``"triton"`` at ``triton_url``.
         motion_gating: Detect only where a camera's frame changed or people are tracked
             (:mod:`~footfall.services.vision.gating`; each camera's ``CameraConfig.gate`` tunes it).
+        detect_stride: With motion gating, a steady scene is detected at least every this many frames
+            and its tracks extrapolated in between (adaptive detection rate, see
+            :mod:`~footfall.services.vision.gating`); 1 detects every frame.
 
     Raises ``ValueError`` naming the bad field (the CLI and the settings loader show it as is).
     """
@@ -62,6 +65,7 @@ class DetectorSettings:
     backend: str = "onnx"
     triton_url: str | None = None
     motion_gating: bool = True
+    detect_stride: int = 2
 
     def __post_init__(self) -> None:
         if not str(self.model).strip():
@@ -77,6 +81,8 @@ class DetectorSettings:
             raise ValueError(f"detector workers must be 1 or more, got {self.workers}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"detector threads must be 1 or more, got {self.threads}")
+        if self.detect_stride < 1:
+            raise ValueError(f"detector detect_stride must be 1 or more, got {self.detect_stride}")
         if self.backend not in ("onnx", "triton"):
             raise ValueError(f"inference backend must be 'onnx' or 'triton', not {self.backend!r}")
 
@@ -94,6 +100,7 @@ class DetectorSettings:
             "backend": getattr(settings, "inference_backend", None),
             "triton_url": getattr(settings, "triton_url", None),
             "motion_gating": getattr(settings, "detector_motion_gating", None),
+            "detect_stride": getattr(settings, "detector_detect_stride", None),
         }
         values.update(overrides)
         names = {f.name for f in fields(cls)}
@@ -168,6 +175,7 @@ class FittedDetector:
         self.settings = settings
         self.backend_name = settings.backend
         self.gating = settings.motion_gating  # VisionPipeline.detect_batch: use detect_regions
+        self.stride = settings.detect_stride  # VisionPipeline.detect_batch: frames a steady scene may predict
         self._views: dict[tuple[int, int], Any] = {}
         self._lock = threading.Lock()
 

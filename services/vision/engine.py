@@ -9,8 +9,10 @@ Every vision path analyses frames here: live streams and files read by
   tests/vision_engine checks, so a camera's results do not depend on the other cameras).
   Up to ``workers`` calls run at once, each on its own thread, so several cameras (or one file, when
   nothing depends on its tracks) keep every core busy. A camera whose detection looks where its people
-  are tracked (motion gating) has its frames detected in order, each after the previous one is tracked:
-  its results never depend on timing (a file gives the same tracks streamed or processed).
+  are tracked (motion gating) has its frames detected in order, one at a time, each once every frame
+  but the one just before it is tracked, and its gate sees exactly the tracks of those frames
+  (``tracked_until``): frame N+1 is detected while frame N is tracked, and its results never depend
+  on timing (a file gives the same tracks streamed or processed).
 * Analytics (tracker, lines, zones: :class:`~footfall.services.vision.pipeline.VisionPipeline`) run on
   one analysis thread, in submission order per camera; that thread also serialises every change to
   the pipeline's cameras.
@@ -57,6 +59,7 @@ class Analysis:
 class _Job:
     frame: Frame
     future: asyncio.Future[Analysis]
+    tracked_until: float = float("-inf")  # timestamp of the frame submitted two before this one
     state: str = "queued"  # queued -> detecting -> detected
     detections: Any = None
     error: BaseException | None = None
@@ -103,7 +106,9 @@ class AnalysisEngine:
         self._detect_tasks: set[asyncio.Task[None]] = set()
         self._streaming: set[str] = set()
         self._in_order: set[str] = set()  # see _detects_by_tracks
-        self._tracking: set[str] = set()  # cameras whose frames are in the analysis thread now
+        self._detecting: set[str] = set()  # in-order cameras with a frame being detected now
+        self._submitted: dict[str, tuple[float, float]] = {}  # camera -> timestamps of its last two frames
+        self._analysing: collections.Counter[str] = collections.Counter()  # camera -> frames in the analysis thread
         self.stats = BatchStats()
 
     @property
@@ -191,6 +196,8 @@ class AnalysisEngine:
         (None if it was never added)."""
         self._streaming.discard(key)
         self._in_order.discard(key)
+        self._detecting.discard(key)
+        self._submitted.pop(key, None)
         for job in self._jobs.pop(key, ()):
             if not job.future.done():
                 job.future.cancel()
@@ -215,7 +222,9 @@ class AnalysisEngine:
         if jobs is None or self._pipeline is None:
             raise RuntimeError(f"camera {key} is not in the engine; add it first")
         future: asyncio.Future[Analysis] = asyncio.get_running_loop().create_future()
-        jobs.append(_Job(frame, future))
+        before_last, last = self._submitted.get(key, (float("-inf"), float("-inf")))
+        jobs.append(_Job(frame, future, tracked_until=before_last))
+        self._submitted[key] = (last, frame.timestamp)
         self._wakeup.set()
         return future
 
@@ -232,13 +241,21 @@ class AnalysisEngine:
         """The oldest queued frame of each camera (at most ``max_batch``), marked detecting."""
         batch: dict[str, _Job] = {}
         for key, jobs in self._jobs.items():
-            if key in self._in_order:  # only once every earlier frame is tracked
-                if key in self._tracking:
+            if key in self._in_order:  # one at a time, once every frame but the previous one is tracked
+                if key in self._detecting:
                     continue
                 while jobs and jobs[0].state == "queued" and jobs[0].future.done():
                     jobs.popleft()
-                if jobs and jobs[0].state == "queued":
-                    batch[key] = jobs[0]
+                untracked = self._analysing[key]  # earlier frames not tracked yet
+                for job in jobs:
+                    if job.future.done():
+                        continue
+                    if job.state == "queued":
+                        if untracked <= 1:
+                            batch[key] = job
+                            self._detecting.add(key)
+                        break
+                    untracked += 1
                 if len(batch) >= self.max_batch:
                     break
                 continue
@@ -278,7 +295,7 @@ class AnalysisEngine:
                 self._detect_tasks.add(task)
                 task.add_done_callback(self._detect_tasks.discard)
 
-    def _detect_batch(self, images: list[tuple[str, Any, float]]) -> tuple[list[Any], float]:
+    def _detect_batch(self, images: list[tuple[str, Any, float, float | None]]) -> tuple[list[Any], float]:
         started = time.perf_counter()
         assert self._pipeline is not None
         found = list(self._pipeline.detect_batch(images))  # each camera's motion gate applied
@@ -292,7 +309,9 @@ class AnalysisEngine:
         jobs = list(batch.values())
         try:
             found, seconds = await asyncio.get_running_loop().run_in_executor(
-                self._detect_pool, self._detect_batch, [(k, j.frame.image, j.frame.timestamp) for k, j in batch.items()]
+                self._detect_pool, self._detect_batch,
+                [(k, j.frame.image, j.frame.timestamp, j.tracked_until if k in self._in_order else None)
+                 for k, j in batch.items()],
             )
             self.stats.detect_seconds += seconds
             self.stats.batches += 1
@@ -307,6 +326,7 @@ class AnalysisEngine:
                 job.error = exc
         for job in jobs:
             job.state = "detected"
+        self._detecting.difference_update(batch)
         self._in_flight -= 1
         self._wakeup.set()
         await self._track_ready()
@@ -323,14 +343,14 @@ class AnalysisEngine:
                             ready.setdefault(key, []).append(job)
                 if not ready:
                     return
-                self._tracking.update(ready)
+                self._analysing.update({key: len(jobs) for key, jobs in ready.items()})
                 try:
                     analyses = await self._run(self._analyse, ready)
                 except Exception as exc:  # the analysis thread itself failed: fail these frames
                     log.exception("analysing %d frames failed", sum(map(len, ready.values())))
                     analyses = {id(j): exc for jobs in ready.values() for j in jobs}
                 finally:
-                    self._tracking.difference_update(ready)
+                    self._analysing.subtract({key: len(jobs) for key, jobs in ready.items()})
                     self._wakeup.set()
                 for jobs in ready.values():
                     for job in jobs:

@@ -14,6 +14,15 @@ cause no change and have no track): every ``refresh_seconds`` a whole frame is d
 are picked up within that time. A camera that moves or flickers simply changes everywhere and
 gets full frames.
 
+Adaptive detection rate: in a steady scene (the tracker holds only confirmed people, all matched
+at the last detected frame, nobody near a counting line or a zone's edge, and every change in the
+frame lies on a tracked person) up to ``stride - 1`` frames in a row are not detected at all
+(:data:`PREDICT`): the tracker reports its people at their extrapolated boxes
+(:meth:`~footfall.services.vision.tracking.PersonTracker.predict`) and the next detected frame
+associates over the whole gap. Anything new (motion off the tracked people, a track starting,
+ending or lost, a person near a line) brings detection back at the next frame, so counting is
+decided on detected positions only.
+
 Thread-safe: the engine may detect two frames of one camera at once (``DetectorSettings.workers``);
 frames may then be compared out of order, which still marks what moves between nearby frames.
 """
@@ -23,11 +32,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
-from footfall.services.vision.geometry import Box
+from footfall.services.vision.geometry import Box, anchor_point
 
 #: A crop ``x1, y1, x2, y2`` in frame pixels.
 Region = tuple[int, int, int, int]
@@ -51,6 +61,10 @@ class GateConfig:
             still being tracked, so the newest tracks may be a frame or two old, or just newer).
         full_fraction: When the region covers more than this fraction of the frame, detect the
             whole frame (the crop would save little).
+        predict_seconds: Longest gap between two detected frames of a steady scene (the stride
+            itself is ``DetectorSettings.detect_stride``).
+        boundary_margin: A track whose anchor is within this many of its box heights of a
+            counting line or a zone's edge keeps every frame detected.
     """
 
     enabled: bool = True
@@ -62,6 +76,8 @@ class GateConfig:
     refresh_seconds: float = 1.0
     watch_seconds: float = 0.3
     full_fraction: float = 0.75
+    predict_seconds: float = 0.3
+    boundary_margin: float = 0.3
 
     def __post_init__(self) -> None:
         if self.thumb_width < 16 or self.cell < 1 or not 0 < self.threshold < 256:
@@ -70,13 +86,17 @@ class GateConfig:
             raise ValueError("gate cell_fraction must be within [0, 1); margin, refresh and watch seconds >= 0")
         if not 0 < self.full_fraction <= 1:
             raise ValueError("gate full_fraction must be within (0, 1]")
+        if min(self.predict_seconds, self.boundary_margin) < 0:
+            raise ValueError("gate predict_seconds and boundary_margin must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
 class GateDecision:
-    """Where to detect in one frame: the whole frame (``regions is None``), some crops, or nowhere (``()``)."""
+    """Where to detect in one frame: the whole frame (``regions is None``), some crops, or nowhere (``()``);
+    ``predict``: nowhere, and the tracks are extrapolated rather than missed (see the module docstring)."""
 
     regions: tuple[Region, ...] | None
+    predict: bool = False
 
     @property
     def full(self) -> bool:
@@ -95,6 +115,7 @@ class GateDecision:
 
 FULL = GateDecision(None)
 SKIP = GateDecision(())
+PREDICT = GateDecision((), predict=True)
 
 
 class MotionGate:
@@ -105,22 +126,34 @@ class MotionGate:
         self._lock = threading.Lock()
         self._previous: np.ndarray | None = None
         self._last_full: float | None = None
-        self._tracked: tuple[tuple[float, tuple[Box, ...]], ...] = ()  # (timestamp, boxes), oldest first
+        # (timestamp, boxes, steady) of analysed frames, oldest first; steady: the next frame may be predicted
+        self._tracked: tuple[tuple[float, tuple[Box, ...], bool], ...] = ()
+        self._last_detected: float | None = None  # timestamp of the last frame not predicted
+        self._predicted_in_row = 0
 
-    def set_tracked(self, boxes: Iterable[Box], timestamp: float) -> None:
-        """The boxes of the people tracked at an analysed frame (they stay in the region)."""
-        keep = self.config.watch_seconds
+    def set_tracked(self, boxes: Iterable[Box], timestamp: float, *, steady: bool = False) -> None:
+        """The boxes of the people tracked at an analysed frame (they stay in the region); ``steady``: that
+        frame allows the next one to be predicted (see the module docstring)."""
+        keep = self.config.watch_seconds + _KEEP_EXTRA_S
         with self._lock:
-            recent = [(t, b) for t, b in self._tracked if timestamp - keep <= t < timestamp]
-            self._tracked = (*recent, (timestamp, tuple(boxes)))
+            recent = [entry for entry in self._tracked if timestamp - keep <= entry[0] < timestamp]
+            self._tracked = (*recent, (timestamp, tuple(boxes), steady))
 
     def reset(self) -> None:
         """Forget the previous frame and the tracks (a new stream or a wrapped file)."""
         with self._lock:
             self._previous, self._last_full, self._tracked = None, None, ()
+            self._last_detected, self._predicted_in_row = None, 0
 
-    def decide(self, image: np.ndarray, timestamp: float) -> GateDecision:
-        """Which part of ``image`` (BGR, taken at ``timestamp`` seconds) to detect in."""
+    def decide(
+        self, image: np.ndarray, timestamp: float, *, stride: int = 1, tracked_until: float | None = None
+    ) -> GateDecision:
+        """Which part of ``image`` (BGR, taken at ``timestamp`` seconds) to detect in; with ``stride`` > 1
+        up to ``stride - 1`` frames in a row of a steady scene are :data:`PREDICT`.
+
+        ``tracked_until``: use only the tracks of frames up to this timestamp (the engine detects a frame
+        while the previous one is still being tracked, and names the frames it knows are tracked, so the
+        decision never depends on which finished first); ``None``: every frame analysed so far."""
         cfg = self.config
         if not cfg.enabled:
             return FULL
@@ -130,12 +163,28 @@ class MotionGate:
             previous, self._previous = self._previous, thumb
             due = self._last_full is None or not (0 <= timestamp - self._last_full < cfg.refresh_seconds)
             if previous is None or previous.shape != thumb.shape or due:
-                self._last_full = timestamp
+                self._last_full = self._last_detected = timestamp
+                self._predicted_in_row = 0
                 return FULL
-            tracked = [box for _, boxes in self._tracked for box in boxes]
+            known = [e for e in self._tracked if tracked_until is None or e[0] <= tracked_until]
+            if known:  # the tracks of the frames analysed within watch_seconds before the newest known one
+                known = [e for e in known if e[0] >= known[-1][0] - cfg.watch_seconds]
+            tracked = [box for _, boxes, _ in known for box in boxes]
+            newest, steady = (known[-1][1], known[-1][2]) if known else ((), False)
+            may_predict = (
+                stride > 1 and cfg.predict_seconds > 0 and steady and self._predicted_in_row < stride - 1
+                and self._last_detected is not None and 0 <= timestamp - self._last_detected <= cfg.predict_seconds
+            )
         pad = cfg.margin * max(width, height)
+        cells = self._moving_cells(thumb, previous)
+        if may_predict and _covered(cells, [_pad(b, pad, width, height) for b in newest], width, height):
+            with self._lock:
+                self._predicted_in_row += 1
+            return PREDICT
+        with self._lock:
+            self._last_detected, self._predicted_in_row = timestamp, 0
         boxes = [_pad(b, pad, width, height) for b in tracked]
-        boxes += [_pad(b, pad, width, height) for b in self._moving_boxes(thumb, previous, width, height)]
+        boxes += [_pad(b, pad, width, height) for b in self._moving_boxes(cells, thumb.shape, width, height)]
         regions = _merge(_islands([b for b in boxes if b[2] > b[0] and b[3] > b[1]], width, height))
         if not regions:
             return SKIP
@@ -150,25 +199,62 @@ class MotionGate:
         small = cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA)
         return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
 
-    def _moving_boxes(
-        self, thumb: np.ndarray, previous: np.ndarray, width: int, height: int
-    ) -> list[Box]:
-        """Boxes (frame pixels) around each group of touching thumbnail cells that changed."""
+    def _moving_cells(self, thumb: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """The thumbnail cells (rows x cols, bool) where the frame changed."""
         cfg = self.config
         changed = cv2.absdiff(thumb, previous) > cfg.threshold
         c = cfg.cell
         rows, cols = changed.shape[0] // c, changed.shape[1] // c
         if rows == 0 or cols == 0:
-            return []
-        cells = changed[: rows * c, : cols * c].reshape(rows, c, cols, c).mean(axis=(1, 3)) > cfg.cell_fraction
+            return np.zeros((0, 0), bool)
+        return changed[: rows * c, : cols * c].reshape(rows, c, cols, c).mean(axis=(1, 3)) > cfg.cell_fraction
+
+    def _moving_boxes(
+        self, cells: np.ndarray, thumb_shape: tuple[int, ...], width: int, height: int
+    ) -> list[Box]:
+        """Boxes (frame pixels) around each group of touching changed cells."""
         if not cells.any():
             return []
+        c = self.config.cell
         count, _, stats, _ = cv2.connectedComponentsWithStats(cells.astype(np.uint8), connectivity=8)
-        sx, sy = width / thumb.shape[1] * c, height / thumb.shape[0] * c
+        sx, sy = width / thumb_shape[1] * c, height / thumb_shape[0] * c
         return [
             (float(x * sx), float(y * sy), float((x + w) * sx), float((y + h) * sy))
             for x, y, w, h, _ in stats[1:count].tolist()
         ]
+
+
+def _covered(cells: np.ndarray, tracked: list[Region], width: int, height: int) -> bool:
+    """Whether every changed cell lies on a (padded) tracked box: all that changed is people already
+    tracked walking on."""
+    if not cells.any():
+        return True
+    rows, cols = cells.shape
+    on_people = np.zeros_like(cells)
+    for x1, y1, x2, y2 in tracked:  # the cells a box covers entirely
+        on_people[-(-y1 * rows // height) : y2 * rows // height, -(-x1 * cols // width) : x2 * cols // width] = True
+    return not (cells & ~on_people).any()
+
+
+def near_boundary(
+    tracks: Iterable[Any], lines: Iterable[Any], zones: Iterable[Any], margin: float
+) -> bool:
+    """Whether a track's anchor is within ``margin`` box heights of a counting line (the
+    infinite line through it) or a zone's edge: its next frames must be detected for exact counts."""
+    lines, zones = list(lines), list(zones)
+    if not lines and not zones:
+        return False
+    for track in tracks:
+        reach = margin * max(1.0, track.xyxy[3] - track.xyxy[1])
+        for line in lines:
+            if abs(line.offset(anchor_point(track.xyxy, line.anchor))) <= reach:
+                return True
+        for zone in zones:
+            point = anchor_point(track.xyxy, zone.anchor)
+            polygon = np.asarray(zone.points, dtype=np.float32)
+            if abs(cv2.pointPolygonTest(polygon, (float(point[0]), float(point[1])), True)) <= reach:
+                return True
+    return False
 
 
 def _pad(box: Box, pad: float, width: int, height: int) -> Region:
@@ -182,6 +268,7 @@ def _pad(box: Box, pad: float, width: int, height: int) -> Region:
 
 
 _ISLAND_CELL = 16  # pixels
+_KEEP_EXTRA_S = 2.0  # tracks are kept this much longer than watch_seconds (tracked_until may lag the newest)
 
 
 def _islands(boxes: list[Region], width: int, height: int) -> list[Region]:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from footfall.services.vision.gating import FULL as FULL_FRAME
-from footfall.services.vision.gating import GateConfig, MotionGate
+from footfall.services.vision.gating import GateConfig, MotionGate, near_boundary
 from footfall.services.vision.lines import LineCounter, LineCrossing, LineZone
 from footfall.services.vision.sources import Frame
 from footfall.services.vision.track import Track, TrackEnd
@@ -39,6 +39,24 @@ class DetectionsLike(Protocol):
     confidence: np.ndarray
 
     def __len__(self) -> int: ...
+
+
+class NotDetected:
+    """The detections of a frame the detector was not run on (adaptive detection rate, see
+    :mod:`~footfall.services.vision.gating`): none, and the camera's tracks are extrapolated."""
+
+    xyxy = np.zeros((0, 4), np.float32)
+    confidence = np.zeros(0, np.float32)
+    class_id = np.zeros(0, np.int32)
+
+    def __len__(self) -> int:
+        return 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(())
+
+
+NOT_DETECTED = NotDetected()
 
 
 class PersonDetectorLike(Protocol):
@@ -118,9 +136,18 @@ class CameraAnalytics:
         timestamp: float,
         frame_size: tuple[int, int] | None = None,
     ) -> FrameResult:
-        """Track this frame's detections and update lines and zones."""
-        tracking = self.tracker.update(detections, frame_index, timestamp, frame_size)
-        self.gate.set_tracked(self.tracker.watched_boxes(), timestamp)
+        """Track this frame's detections (:data:`NOT_DETECTED`: extrapolate the tracks) and update lines
+        and zones."""
+        if detections is NOT_DETECTED:
+            tracking = self.tracker.predict(frame_index, timestamp, frame_size)
+            boxes = [t.xyxy for t in tracking.tracks]
+        else:
+            tracking = self.tracker.update(detections, frame_index, timestamp, frame_size)
+            boxes = self.tracker.watched_boxes()
+        steady = self.tracker.steady and not near_boundary(
+            tracking.tracks, self.config.lines, self.config.zones, self.config.gate.boundary_margin
+        )
+        self.gate.set_tracked(boxes, timestamp, steady=steady)
         crossings: list[LineCrossing] = []
         for counter in self.lines.values():
             crossings.extend(counter.update(tracking.tracks, frame_index, timestamp))
@@ -230,8 +257,11 @@ class VisionPipeline:
         (detections,) = self.detect_batch([(camera_id, image, ts)])
         return self._analyse(camera_id, detections, image, index, ts)
 
-    def detect_batch(self, frames: Sequence[tuple[str, np.ndarray, float]]) -> list[Any]:
-        """Detections for ``(camera_id, image, timestamp)`` frames, each camera's motion gate applied.
+    def detect_batch(self, frames: Sequence[tuple[str, np.ndarray, float] | tuple[str, np.ndarray, float, float | None]]
+                     ) -> list[Any]:
+        """Detections for ``(camera_id, image, timestamp[, tracked_until])`` frames, each camera's motion gate
+        applied (``tracked_until``: the gate uses the tracks of frames up to that timestamp only, see
+        :meth:`~footfall.services.vision.gating.MotionGate.decide`).
 
         Frames to be detected whole go to the detector in one batched call; gated frames are
         detected in their regions only (``detect_regions``), or not at all when nothing moved and
@@ -241,10 +271,16 @@ class VisionPipeline:
         found: list[Any] = [None] * len(frames)
         whole: list[int] = []
         regional = callable(getattr(self.detector, "detect_regions", None)) and getattr(self.detector, "gating", True)
-        for i, (camera_id, image, ts) in enumerate(frames):
+        stride = int(getattr(self.detector, "stride", 1))
+        for i, (camera_id, image, ts, *until) in enumerate(frames):
             camera = self.cameras.get(camera_id)  # one removed meanwhile: detect whole, result dropped
-            decision = camera.gate.decide(image, ts) if regional and camera is not None else FULL_FRAME
-            if decision.full:
+            decision = (
+                camera.gate.decide(image, ts, stride=stride, tracked_until=until[0] if until else None)
+                if regional and camera is not None else FULL_FRAME
+            )
+            if decision.predict:
+                found[i] = NOT_DETECTED
+            elif decision.full:
                 whole.append(i)
             else:
                 found[i] = self.detector.detect_regions(image, decision.regions)

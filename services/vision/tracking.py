@@ -22,7 +22,11 @@ This wrapper adds what counting and journeys need on top:
 * the box reported for an observed track is the Kalman-filtered one (``smooth_boxes``), and
   boxes are clipped to the frame;
 * tracks missed for at most ``coast_seconds`` can be reported with their predicted box and
-  ``observed=False`` (off by default: lines and zones only ever use observed positions).
+  ``observed=False`` (off by default: lines and zones only ever use observed positions);
+* :meth:`PersonTracker.predict`: a frame the detector did not look at (adaptive detection rate,
+  :mod:`~footfall.services.vision.gating`) reports the tracks at their extrapolated boxes, also with
+  ``observed=False``, and leaves the association state alone; :attr:`PersonTracker.steady` says
+  whether the last detected frame left the tracker in a state where that is safe.
 
 All durations are in seconds and converted with the stream's frame rate, so a 25 fps camera
 and a 7 fps one keep a track alive for the same time.
@@ -193,6 +197,23 @@ def _at_border(
     return box[0] <= mx or box[1] <= my or box[2] >= w - mx or box[3] >= h - my
 
 
+_CLOSE_WIDTHS = 0.5  # widened by half their width: closer people keep every frame detected
+
+
+def _any_close(boxes: list[tuple[float, float, float, float]]) -> bool:
+    """Whether two boxes, each widened by half its width, overlap."""
+    if len(boxes) < 2:
+        return False
+    b = np.asarray(boxes, dtype=np.float32)
+    half = (b[:, 2] - b[:, 0]) * _CLOSE_WIDTHS
+    x1, x2 = b[:, 0] - half, b[:, 2] + half
+    overlap_x = (x1[:, None] < x2[None, :]) & (x1[None, :] < x2[:, None])
+    overlap_y = (b[:, 1][:, None] < b[:, 3][None, :]) & (b[:, 1][None, :] < b[:, 3][:, None])
+    close = overlap_x & overlap_y
+    np.fill_diagonal(close, False)
+    return bool(close.any())
+
+
 class PersonTracker:
     """Tracks people in one camera. Not thread-safe: one instance per camera."""
 
@@ -203,6 +224,9 @@ class PersonTracker:
         self._last_time: float | None = None
         self._next_id = 1  # ids are never reused within this object, also across finish()
         self._bt = self._new_backend()
+        self._observed: tuple[Track, ...] = ()  # the observed tracks of the last update
+        #: Whether the last update left nothing in flux (see there): the next frame may be predicted.
+        self.steady = False
 
     def _new_backend(self) -> Any:
         import trackers  # heavy import (supervision); only when tracking
@@ -326,7 +350,47 @@ class PersonTracker:
             for tid in sorted(set(self._histories) - alive)
         ]
         tracks.sort(key=lambda t: t.track_id)
+        # Steady: every reported person was matched at this frame, nobody started, ended or was stitched,
+        # and no tracklet is on its way to confirmation. Only then may the next frame be predicted instead of
+        # detected. (People lost behind someone may be held: the gate still watches their predicted boxes.)
+        # People close to each other (boxes within half a width) are where identities swap: keep detecting.
+        self.steady = (
+            not newcomers and not ended and all(t.observed for t in tracks)
+            and all(int(t.tracker_id) >= 0 for t in self._bt.tracks)
+            and not _any_close([t.xyxy for t in tracks])
+        )
+        self._observed = tuple(t for t in tracks if t.observed)
         return TrackingStep(tuple(tracks), tuple(ended))
+
+    def predict(
+        self, frame_index: int, timestamp: float, frame_size: tuple[int, int] | None = None
+    ) -> TrackingStep:
+        """A frame the detector did not look at: the tracks observed at the last update, moved on at
+        their recent velocity to ``timestamp``, with ``observed=False`` (so lines and zones wait for the
+        next detected frame and join it to the last observation by a straight path).
+
+        The association state (Kalman filters, lost budgets) is left alone: the next :meth:`update`
+        predicts over the whole gap from its timestamp. Nothing ends at a predicted frame.
+        """
+        tracks: list[Track] = []
+        for track in self._observed:
+            history = self._histories.get(track.track_id)
+            if history is None:
+                continue
+            x1, y1, x2, y2 = history.last_box
+            cx, cy = history.predicted_center(timestamp, self.PREDICT_WINDOW_S)
+            dx, dy = cx - (x1 + x2) / 2, cy - (y1 + y2) / 2
+            box = _clip(np.array((x1 + dx, y1 + dy, x2 + dx, y2 + dy)), frame_size)
+            tracks.append(Track(
+                track_id=track.track_id, xyxy=box, confidence=history.last_confidence, observed=False,
+                age=frame_index - history.first_frame, hits=history.hits,
+                first_seen_frame=history.first_frame, first_seen_time=history.first_time,
+                last_seen_frame=history.last_frame, last_seen_time=history.last_time,
+            ))
+        return TrackingStep(tuple(tracks), ())
+
+    #: Seconds of observed centres the velocity of :meth:`predict` is fitted over.
+    PREDICT_WINDOW_S = 0.5
 
     def _stitch(
         self,
@@ -395,6 +459,8 @@ class PersonTracker:
         self._public.clear()
         self._bt = self._new_backend()
         self._last_time = None
+        self._observed = ()
+        self.steady = False
         return ended
 
     def watched_boxes(self) -> list[tuple[float, float, float, float]]:

@@ -10,12 +10,14 @@ frames rather than queueing them), and the latency from capture to result at the
 end of the window (a growing latency would be a growing queue).
 
 A camera count *holds* when every camera is analysed at >= ``--hold`` fps (95 % of ``--fps``)
-with no growing latency. Both detector configurations run side by side at each N, alternately:
-``gated`` (the default settings: motion gating on) and ``ungated`` (``motion_gating=False``, the
-pipeline before gating), so a busy machine slows both alike.
+with no growing latency. The detector configurations of ``--configs`` run side by side at each N,
+alternately, so a busy machine slows them alike: ``gated`` (the default settings: motion gating and
+the adaptive detection rate on), ``stride1`` (gating, every frame detected: ``detect_stride=1``)
+and ``ungated`` (``motion_gating=False``, the pipeline before gating).
 
     python bench/live_capacity.py                          # N = 4 6 8 10 12, 12 s each
     python bench/live_capacity.py --cameras 8 10 --seconds 20 --json bench/results/live.json
+    python bench/live_capacity.py --cameras 2 4 6 --configs gated stride1
 """
 
 from __future__ import annotations
@@ -148,6 +150,13 @@ async def run_cameras(detector: Any, video: Path, cameras: int, fps: float, warm
     }
 
 
+CONFIGS = {
+    "gated": DetectorSettings(),
+    "stride1": DetectorSettings(detect_stride=1),
+    "ungated": DetectorSettings(motion_gating=False),
+}
+
+
 def holds(r: dict[str, Any], hold: float) -> bool:
     # Latency that grows by half a second over the window is a queue building up.
     return r["min_fps"] >= hold and r["latency_end_s"] <= r["latency_start_s"] + 0.5
@@ -164,16 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=12.0, help="measured window per camera count")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--configs", nargs="+", choices=sorted(CONFIGS), default=["gated", "ungated"])
     args = parser.parse_args(argv)
 
     video = args.data / "video" / "pets2009_s2l1_480x360.avi"
     if not video.is_file():
         print(f"PETS video not found under {args.data}", file=sys.stderr)
         return 2
-    detectors = {
-        "gated": load_detector(DetectorSettings(), frame_size=(480, 360)),
-        "ungated": load_detector(DetectorSettings(motion_gating=False), frame_size=(480, 360)),
-    }
+    detectors = {name: load_detector(CONFIGS[name], frame_size=(480, 360)) for name in args.configs}
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in detectors}
     print(f"{'cameras':>8} {'config':>8} {'min fps':>8} {'mean':>6} {'total':>6} {'latency':>15} {'dropped':>8}  holds")
     for n in args.cameras:

@@ -4,8 +4,11 @@ Reference: NanoDet at 416x320 and confidence 0.5, ``trackers.ByteTrackTracker`` 
 defaults (at the video's frame rate), ``supervision.LineZone`` triggered by the foot point,
 run frame by frame in one thread.
 Ours: :func:`footfall.services.vision.offline.process_video` with its default settings (motion
-gating on); ``--ungated`` adds a third column, ours with ``motion_gating=False``, to show what
-gating itself brings.
+gating and the adaptive detection rate on); ``--ungated`` adds a column, ours with
+``motion_gating=False``, to show what gating itself brings, and ``--stride1`` one with gating but
+``detect_stride=1`` (every frame detected), to show what the adaptive detection rate brings.
+Besides wall-clock fps, each run reports the process CPU time per frame (all threads), which a
+busy machine disturbs less than wall-clock time.
 
 Both are timed on the same machine, alternately (``--repeats`` rounds, median fps), so a busy
 machine slows both alike. Accuracy (counts, crossing events within +-10 frames of the
@@ -71,10 +74,15 @@ class Run:
     counts: dict[str, dict[str, int]]
     crossings: dict[str, list[CrossingRecord]]
     mot: np.ndarray
+    cpu_seconds: float = 0.0
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds
+
+    @property
+    def cpu_ms_per_frame(self) -> float:
+        return 1000.0 * self.cpu_seconds / max(1, self.frames)
 
 
 def run_reference(video: Path, lines: list[LineZone], detector: Any) -> Run:
@@ -98,7 +106,7 @@ def run_reference(video: Path, lines: list[LineZone], detector: Any) -> Run:
     out = io.StringIO()
     writer = MotWriter(out)
     frames = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     while True:
         ok, frame = cap.read()
         if not ok:
@@ -117,26 +125,26 @@ def run_reference(video: Path, lines: list[LineZone], detector: Any) -> Run:
         for box, tid, conf in zip(tracked.xyxy, tracked.tracker_id, tracked.confidence):
             writer.write_box(frames, int(tid) + 1, tuple(box), float(conf))
         frames += 1
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     cap.release()
     out.seek(0)
     counts = {name: {"in": z.in_count, "out": z.out_count} for name, z in zones.items()}
-    return Run(frames, seconds, counts, crossings, read_mot(out))
+    return Run(frames, seconds, counts, crossings, read_mot(out), cpu)
 
 
 def run_ours(video: Path, lines: list[LineZone], detector: Any) -> Run:
     from footfall.services.vision.offline import process_video
 
     out = io.StringIO()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     summary = process_video(video, lines, progress=False, tracks_out=out, detector=detector)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     out.seek(0)
     crossings = {
         line.name: records_from_events([c for c in summary.crossings if c.line == line.name])
         for line in lines
     }
-    return Run(summary.frames, seconds, summary.lines, crossings, read_mot(out))
+    return Run(summary.frames, seconds, summary.lines, crossings, read_mot(out), cpu)
 
 
 def accuracy(
@@ -176,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input-size", help="our detector input WxH (default: our default)")
     parser.add_argument("--skip-accuracy", action="store_true", help="timing only")
     parser.add_argument("--ungated", action="store_true", help="also run ours without motion gating")
+    parser.add_argument("--stride1", action="store_true", help="also run ours detecting every frame (detect_stride=1)")
     args = parser.parse_args(argv)
 
     from footfall.inference import load_person_detector
@@ -206,29 +215,43 @@ def main(argv: list[str] | None = None) -> int:
     if args.ungated:
         ungated = load_detector(dataclasses.replace(settings, motion_gating=False), frame_size=(480, 360))
         pipelines.append(("ungated", run_ours, ungated))
+    if args.stride1:
+        every = load_detector(dataclasses.replace(settings, detect_stride=1), frame_size=(480, 360))
+        pipelines.append(("stride1", run_ours, every))
 
     # Timing: door line only, alternating, median of the rounds.
     fps: dict[str, list[float]] = {name: [] for name, _, _ in pipelines}
+    cpu: dict[str, list[float]] = {name: [] for name, _, _ in pipelines}
+    timed: dict[str, Run] = {}
     for _ in range(max(1, args.repeats)):
         for name, runner, det in pipelines:
-            fps[name].append(runner(video, [door], det).fps)
-    # Accuracy: all lines.
+            timed[name] = runner(video, [door], det)
+            fps[name].append(timed[name].fps)
+            cpu[name].append(timed[name].cpu_ms_per_frame)
+    # Accuracy: all lines (and the tracks of the timed, door-only, configuration).
     results: dict[str, Any] = {}
     for name, runner, det in pipelines:
         results[name] = {
             "fps_median": round(statistics.median(fps[name]), 1),
             "fps_runs": [round(f, 1) for f in fps[name]],
+            "cpu_ms_per_frame": round(statistics.median(cpu[name]), 1),
         }
         if not args.skip_accuracy:
             results[name].update(accuracy(runner(video, [door, *others], det), gt, truth, area))
+            door_only = mot_scores(gt, timed[name].mot, area=area)
+            results[name]["timed_mota"], results[name]["timed_idf1"] = round(door_only.mota, 4), round(door_only.idf1, 4)
     # Each round ran both pipelines back to back, so a round's ratio compares like with like.
     round_ratios = [o / r for o, r in zip(fps["ours"], fps["reference"], strict=True)]
     ratio = statistics.median(round_ratios)
     if args.ungated:
         ungated_ratio = statistics.median(u / r for u, r in zip(fps["ungated"], fps["reference"], strict=True))
         results["ungated_ratio"] = round(ungated_ratio, 2)
+    cpu_ratio = results["reference"]["cpu_ms_per_frame"] / max(1e-9, results["ours"]["cpu_ms_per_frame"])
+    results["cpu_ratio"] = round(cpu_ratio, 2)
     if args.skip_accuracy:
         print(", ".join(f"fps {name} {results[name]['fps_runs']}" for name, _, _ in pipelines))
+        print(", ".join(f"cpu ms/frame {name} {results[name]['cpu_ms_per_frame']}" for name, _, _ in pipelines)
+              + f" (reference / ours {cpu_ratio:.2f}x)")
         print(f"ratio per round {[round(r, 2) for r in round_ratios]}, median {ratio:.2f}")
         if args.ungated:
             print(f"ungated ratio (median) {results['ungated_ratio']:.2f}")
@@ -254,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         + f"   ratio {ratio:.2f}x (median of the rounds' ratios {results['round_ratios']})"
         + (f", ungated {results['ungated_ratio']:.2f}x" if args.ungated else "")
     )
-    for key in ("mota", "idf1", "id_switches"):
+    print(f"{'cpu ms/frame':12}" + "".join(f"{results[name]['cpu_ms_per_frame']:>12}" for name in names)
+          + f"   reference / ours {cpu_ratio:.2f}x")
+    for key in ("mota", "idf1", "id_switches", "timed_mota", "timed_idf1"):
         print(f"{key:12}" + "".join(f"{results[name][key]:>12}" for name in names))
     for name in truth:
         r, o = results["reference"]["lines"][name], results["ours"]["lines"][name]
@@ -263,10 +288,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:12}{r['in']:>5}/{r['out']:<3} m{r['matched']} f{r['false']} x{r['missed']}   "
             f"{o['in']:>3}/{o['out']:<3} m{o['matched']} f{o['false']} x{o['missed']}   {true}"
         )
-    if args.ungated:
+    for extra in [n for n in names if n not in ("reference", "ours")]:
         for name in truth:
-            u = results["ungated"]["lines"][name]
-            print(f"{'ungated ' + name:20}{u['in']:>3}/{u['out']:<3} m{u['matched']} f{u['false']} x{u['missed']}")
+            u = results[extra]["lines"][name]
+            print(f"{extra + ' ' + name:20}{u['in']:>3}/{u['out']:<3} m{u['matched']} f{u['false']} x{u['missed']}")
     print("(in/out counts; m matched, f false, x missed crossing events within +-10 frames)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
+from footfall.services.core.errors import FootfallError
 from footfall.services.core.metrics import BUS_RECONNECTS, CONSUMER_LAG, CONSUMER_REDELIVERIES, EVENTS_PUBLISHED
 from footfall.services.core.tenancy import validate_org
 from footfall.services.core.timestamps import to_timestamp
@@ -110,7 +111,44 @@ def payload_of(event: ReceivedEvent, message_type: type[M]) -> M | None:
         return None
 
 
+def subject_org(event: ReceivedEvent, what: str = "event") -> str | None:
+    """The organisation the event's subject names, validated; None (logged) when it names none: no tenant
+    can apply such an event and redelivery cannot fix it, so consumers ack and drop it rather than nak a
+    whole batch again and again. `what` names the event in the log line."""
+    try:
+        return validate_org(event.org)
+    except (FootfallError, IndexError):
+        log.error("%s on subject %r names no valid organisation; dropped", what, event.subject)
+        return None
+
+
 BatchHandler = Callable[[Sequence[ReceivedEvent]], Awaitable[None]]
+
+
+class DurableConsumer:
+    """The start/stop shell of one durable consumer of `subject` on `bus`: `start` runs
+    `bus.consume(durable, subject, self.handle)`, `stop` lets the batch in progress finish and ends it.
+    Subclasses write `handle` (which must be idempotent: delivery is at-least-once)."""
+
+    def __init__(self, bus: EventBus, durable: str, subject: str, *, batch: int, ack_wait_s: float = 30.0) -> None:
+        self.bus = bus
+        self.durable = durable
+        self.subject = subject
+        self.batch = batch
+        self.ack_wait_s = ack_wait_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = self.bus.consume(self.durable, self.subject, self.handle, batch=self.batch,
+                                      ack_wait_s=self.ack_wait_s)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await self.bus.stop_consumer(self._task)
+            self._task = None
+
+    async def handle(self, batch: Sequence[ReceivedEvent]) -> None:
+        raise NotImplementedError
 
 
 class EventBus:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
 from footfall.v1 import events_pb2
 
-from footfall.services.core.events import EventBus, ReceivedEvent, unpack
+from footfall.services.core.events import DurableConsumer, EventBus, ReceivedEvent, subject_org, unpack
 from footfall.services.customers.service import CONSUMER, Customers, VisionEvent
 
 log = logging.getLogger(__name__)
@@ -62,36 +61,28 @@ def decode(event: ReceivedEvent) -> VisionEvent | None:
     return None
 
 
-class JourneyConsumer:
+class JourneyConsumer(DurableConsumer):
     """Feeds every organisation's vision zone/track events into :meth:`Customers.apply_vision_events`."""
 
     def __init__(
         self, customers: Customers, bus: EventBus, *, durable: str = DURABLE, batch: int = 500, org: str = "*",
     ) -> None:
-        self.customers = customers
-        self.bus = bus
-        self.durable = durable
-        self.batch = batch
-        self.org = org  # "*": every organisation (one org: a dedicated consumer, as tests use)
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
         # One durable consumer over `<prefix>.*.vision.*` keeps each camera's events in publish order.
-        self._task = self.bus.consume(self.durable, self.bus.subject(self.org, "vision", "*"), self.handle, batch=self.batch)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await self.bus.stop_consumer(self._task)
-            self._task = None
+        super().__init__(bus, durable, bus.subject(org, "vision", "*"), batch=batch)
+        self.customers = customers
+        self.org = org  # "*": every organisation (one org: a dedicated consumer, as tests use)
 
     async def handle(self, batch: Sequence[ReceivedEvent]) -> None:
         by_org: dict[str, list[VisionEvent]] = {}
         for received in batch:
             if received.subject.rsplit(".", 1)[-1] not in SUBJECTS:
                 continue
+            org = subject_org(received, "vision event")
+            if org is None:
+                continue
             ev = decode(received)
             if ev is None or not ev.camera_id or not ev.track_id:
                 continue
-            by_org.setdefault(received.org, []).append(ev)
+            by_org.setdefault(org, []).append(ev)
         for org, events in by_org.items():
             await self.customers.apply_vision_events(org, events)

@@ -9,13 +9,10 @@ same event again finds nothing left to unlink: the consumer is idempotent by the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
-from footfall.services.core.errors import FootfallError
-from footfall.services.core.events import EventBus, ReceivedEvent, payload_of
-from footfall.services.core.tenancy import validate_org
+from footfall.services.core.events import DurableConsumer, EventBus, ReceivedEvent, payload_of, subject_org
 from footfall.services.customers.service import Customers
 from footfall.v1 import events_pb2
 
@@ -25,31 +22,17 @@ DURABLE = "customers_identity_erased"
 SOURCE, EVENT = "identity", "erased"
 
 
-class ErasureConsumer:
+class ErasureConsumer(DurableConsumer):
     """Applies every organisation's identity erasures to carts and journeys."""
 
     def __init__(self, customers: Customers, bus: EventBus, *, durable: str = DURABLE, batch: int = 100) -> None:
+        super().__init__(bus, durable, bus.subject("*", SOURCE, EVENT), batch=batch)
         self.customers = customers
-        self.bus = bus
-        self.durable = durable
-        self.batch = batch
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = self.bus.consume(self.durable, self.bus.subject("*", SOURCE, EVENT), self.handle,
-                                      batch=self.batch)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await self.bus.stop_consumer(self._task)
-            self._task = None
 
     async def handle(self, batch: Sequence[ReceivedEvent]) -> None:
         for received in batch:
-            try:
-                org = validate_org(received.org)
-            except (FootfallError, IndexError):
-                log.error("erasure on subject %r names no valid organisation; dropped", received.subject)
+            org = subject_org(received, "erasure")
+            if org is None:
                 continue
             erased = payload_of(received, events_pb2.IdentityErased)
             if erased is None or not erased.person_ids:

@@ -10,15 +10,12 @@ on NATS, and keeping it for the stream's max age would outlive the unknown-face 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC
 
 from footfall.inference.faces import FaceQuality
-from footfall.services.core.errors import FootfallError
-from footfall.services.core.events import EventBus, ReceivedEvent, payload_of
-from footfall.services.core.tenancy import validate_org
+from footfall.services.core.events import DurableConsumer, EventBus, ReceivedEvent, payload_of, subject_org
 from footfall.services.identity.sightings import CONSUMER, CropSighting, Sightings
 from footfall.v1 import events_pb2
 
@@ -48,31 +45,16 @@ def decode(event: ReceivedEvent) -> CropSighting | None:
     )
 
 
-class FaceCropConsumer:
+class FaceCropConsumer(DurableConsumer):
     def __init__(self, sightings: Sightings, bus: EventBus, *, durable: str = DURABLE, batch: int = 10,
                  ack_wait_s: float = 60.0) -> None:
+        super().__init__(bus, durable, bus.subject("*", SOURCE, EVENT), batch=batch, ack_wait_s=ack_wait_s)
         self.sightings = sightings
-        self.bus = bus
-        self.durable = durable
-        self.batch = batch
-        self.ack_wait_s = ack_wait_s
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = self.bus.consume(self.durable, self.bus.subject("*", SOURCE, EVENT), self.handle,
-                                      batch=self.batch, ack_wait_s=self.ack_wait_s)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await self.bus.stop_consumer(self._task)
-            self._task = None
 
     async def handle(self, batch: Sequence[ReceivedEvent]) -> None:
         for received in batch:
-            try:
-                org = validate_org(received.org)
-            except (FootfallError, IndexError):
-                log.error("face crop on subject %r names no valid organisation; dropped", received.subject)
+            org = subject_org(received, "face crop")
+            if org is None:
                 await self._forget(received)
                 continue
             sighting = decode(received)

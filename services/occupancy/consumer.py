@@ -15,9 +15,7 @@ from datetime import UTC, datetime
 
 from footfall.v1 import events_pb2
 
-from footfall.services.core.errors import FootfallError
-from footfall.services.core.events import EventBus, ReceivedEvent
-from footfall.services.core.tenancy import validate_org
+from footfall.services.core.events import EventBus, ReceivedEvent, subject_org
 from footfall.services.occupancy import convert
 from footfall.services.occupancy.domain import Crossing
 from footfall.services.occupancy.pull import BatchPuller
@@ -60,11 +58,7 @@ def _org(event: ReceivedEvent) -> str | None:
     subject = event.subject
     if subject in _ORG_BY_SUBJECT:
         return _ORG_BY_SUBJECT[subject]
-    try:
-        org: str | None = validate_org(event.org)
-    except (FootfallError, IndexError):
-        log.error("event on subject %r names no valid organisation; dropped", subject)
-        org = None
+    org = subject_org(event)
     if len(_ORG_BY_SUBJECT) > 100_000:
         _ORG_BY_SUBJECT.clear()
     _ORG_BY_SUBJECT[subject] = org

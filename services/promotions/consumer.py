@@ -8,14 +8,11 @@ time. Envelopes that cannot be read are dropped with a log line (redelivery cann
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC
 
-from footfall.services.core.errors import FootfallError
-from footfall.services.core.events import EventBus, ReceivedEvent, payload_of
-from footfall.services.core.tenancy import validate_org
+from footfall.services.core.events import DurableConsumer, EventBus, ReceivedEvent, payload_of, subject_org
 from footfall.services.promotions.domain import Identification
 from footfall.services.promotions.service import CONSUMER, Promotions
 from footfall.v1 import events_pb2
@@ -36,29 +33,15 @@ def decode(event: ReceivedEvent) -> Identification | None:
     return Identification(envelope.event_id, m.customer_id, m.confidence, m.camera_id, seen.ToDatetime(tzinfo=UTC))
 
 
-class IdentificationConsumer:
+class IdentificationConsumer(DurableConsumer):
     def __init__(self, promotions: Promotions, bus: EventBus, *, durable: str = DURABLE, batch: int = 100) -> None:
+        super().__init__(bus, durable, bus.subject("*", SOURCE, EVENT), batch=batch)
         self.promotions = promotions
-        self.bus = bus
-        self.durable = durable
-        self.batch = batch
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = self.bus.consume(self.durable, self.bus.subject("*", SOURCE, EVENT), self.handle,
-                                      batch=self.batch)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await self.bus.stop_consumer(self._task)
-            self._task = None
 
     async def handle(self, batch: Sequence[ReceivedEvent]) -> None:
         for received in batch:
-            try:
-                org = validate_org(received.org)
-            except (FootfallError, IndexError):
-                log.error("identification on subject %r names no valid organisation; dropped", received.subject)
+            org = subject_org(received, "identification")
+            if org is None:
                 continue
             ident = decode(received)
             if ident is None:

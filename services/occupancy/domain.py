@@ -413,7 +413,7 @@ class RaisedAlert:
 
 @dataclass(slots=True)
 class BucketAgg:
-    """A 5-minute bucket's contribution from one batch (merged into occupancy_5m on plain PostgreSQL)."""
+    """A 5-minute bucket's contribution from one batch (merged into occupancy_5m, both storage paths)."""
 
     entries: int = 0
     exits: int = 0
@@ -633,7 +633,7 @@ def _apply_one(
         alert = capacity_alert(after, cam.max_occupancy, rules)
         if alert is not None:
             _raise(cam, result, alert[0], after, alert[1])
-    if after < before and cam.open_alerts:
+    if delta != ENTRY and cam.open_alerts:  # every exit, one at zero (kept at 0) too, may resolve (issue 9)
         _resolve_capacity(cam, result, after, rules)
     if cam.open_alerts and _EQUIPMENT in cam.open_alerts:
         cam.open_alerts.discard(_EQUIPMENT)

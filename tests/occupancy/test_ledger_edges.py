@@ -193,3 +193,12 @@ def test_a_capacity_of_one_alerts_like_any_other() -> None:
     cam = ledger(max_occupancy=1)
     assert [(a.alert_type, a.current_occupancy) for a in run(cam, [x(1)]).alerts] == [(WARNING, 1)]
     assert [(a.alert_type, a.current_occupancy) for a in run(cam, [x(2)]).alerts] == [(EXCEEDED, 2)]
+
+
+def test_an_exit_at_zero_resolves_a_capacity_alert_left_open() -> None:
+    """An alert can stay open at occupancy 0 (capacity raised, or it was open when the ledger was loaded): the
+    next exit, even one clamped at 0, is below every threshold by the margin and resolves it (issue 9)."""
+    cam = ledger(open_alerts={WARNING.value, EXCEEDED.value}, max_occupancy=10)
+    result = run(cam, [x(1, OUT)])
+    assert result.resolved == {(7, WARNING), (7, EXCEEDED)}
+    assert cam.open_alerts == {AlertType.NEGATIVE_COUNT.value} and cam.current == 0

@@ -11,24 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from footfall.deploy.platform import Platform
-from footfall.services.core.config import Settings
 
-from tests.conftest import AuthKit, unique_org
+from tests.e2e.conftest import gql, log_in_as_platform_admin
 
 pytestmark = pytest.mark.data
 
-PASSWORD = "correct horse battery staple"
 EXAMPLES = "faces/face_recognition/examples"
 CLIP = f"{EXAMPLES}/short_hamilton_clip.mp4"
 ENROLLED_PHOTO = f"{EXAMPLES}/lin-manuel-miranda.png"
@@ -38,39 +33,11 @@ PERSONS = "query { persons(first: 100) { nodes { id customerId cameras } } }"
 
 
 @pytest.fixture
-async def platform(
-    tmp_path: Path, database_url: str, nats_url: str, auth: AuthKit, shared_data: Path
-) -> AsyncIterator[Platform]:
+def media_roots(shared_data: Path) -> list[Path]:
+    """The shared clips' folder, the only one a stream may read files from."""
     if not (shared_data / CLIP).is_file():
         pytest.skip(f"{shared_data / CLIP} not found")
-    tag = uuid.uuid4().hex[:10]
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=database_url,
-        nats_url=nats_url,
-        nats_stream=f"E2E{tag.upper()}",
-        nats_subject_prefix=f"e2e{tag}",
-        grpc_host="127.0.0.1",
-        grpc_port=0,
-        default_org=unique_org("e2e"),
-        admin_username=f"root-{tag[:6]}",
-        admin_password=PASSWORD,
-        admin_email=f"root-{tag[:6]}@example.com",
-        rate_limit_enabled=False,
-        media_roots=[shared_data / EXAMPLES],  # the only folder a stream may read files from
-        **auth.settings_overrides(),  # type: ignore[arg-type]  # one signing key per test process
-    )
-    platform = Platform(settings)
-    await platform.start()
-    try:
-        yield platform
-    finally:
-        await platform.stop()
-        # After the stop (services still running would retry publishing into a deleted stream).
-        connection = await nats.connect(nats_url)
-        with contextlib.suppress(Exception):  # best effort: the stream is this test's alone
-            await connection.jetstream().delete_stream(settings.nats_stream)
-        await connection.close()
+    return [shared_data / EXAMPLES]
 
 
 async def test_registered_customer_is_recognised_on_a_stream_and_a_stranger_is_not(
@@ -78,7 +45,7 @@ async def test_registered_customer_is_recognised_on_a_stream_and_a_stranger_is_n
 ) -> None:
     transport = httpx.ASGITransport(app=platform.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as http:
-        await _log_in_as_platform_admin(http, platform.settings)
+        await log_in_as_platform_admin(http, platform.settings)
 
         # Enrolment with consent (seed 002), then the loyalty status in the CRM (seed 004).
         photo = base64.b64encode((shared_data / ENROLLED_PHOTO).read_bytes()).decode("ascii")
@@ -96,13 +63,13 @@ async def test_registered_customer_is_recognised_on_a_stream_and_a_stranger_is_n
             "max_occupancy": 50, "resolution_width": 640, "resolution_height": 360})
         assert r.status_code == 201, r.text
 
-        data = await _gql(http, "mutation($c: ID!, $p: String!) { startStream(input: {cameraId: $c, path: $p, "
+        data = await gql(http, "mutation($c: ID!, $p: String!) { startStream(input: {cameraId: $c, path: $p, "
                                 "loop: true}) { sessionId } }", {"c": camera, "p": str(shared_data / CLIP)})
         assert data["startStream"]["sessionId"], data
         try:
             watch = await _watch(http, camera, customer_id)
         finally:
-            await _gql(http, "mutation($c: ID!) { stopStream(cameraId: $c) { status } }", {"c": camera})
+            await gql(http, "mutation($c: ID!) { stopStream(cameraId: $c) { status } }", {"c": camera})
 
     # The customer, on a track, as the tracking view shows it.
     assert watch.recognised["name"] == NAME and watch.recognised["loyalty_status"] == "gold"
@@ -147,19 +114,6 @@ async def _watch(http: httpx.AsyncClient, camera: str, customer_id: str) -> _Wat
                     watch.anonymous_tracks.add(o["object_id"])
         await asyncio.sleep(0.2)
     assert watch.recognised, f"{NAME} was not recognised on {camera} within {DEADLINE_S:.0f} s"
-    persons = (await _gql(http, PERSONS, {}))["persons"]["nodes"]
+    persons = (await gql(http, PERSONS, {}))["persons"]["nodes"]
     watch.linked_customers = {p["customerId"] for p in persons if camera in p["cameras"] and p["customerId"]}
     return watch
-
-
-async def _log_in_as_platform_admin(http: httpx.AsyncClient, settings: Settings) -> None:
-    r = await http.post("/admin/login", json={"username": settings.admin_username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
-
-
-async def _gql(http: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    r = await http.post("/graphql", json={"query": query, "variables": variables})
-    assert r.status_code == 200 and not r.json().get("errors"), r.text
-    data: dict[str, Any] = r.json()["data"]
-    return data

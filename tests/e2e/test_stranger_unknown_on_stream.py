@@ -14,24 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import httpx
-import nats
 import numpy as np
 import pytest
 from footfall.deploy.platform import Platform
-from footfall.services.core.config import Settings
 
-from tests.conftest import AuthKit, unique_org
-from tests.e2e.test_customer_recognised_on_stream import PASSWORD, _gql, _log_in_as_platform_admin
+from tests.e2e.conftest import gql, log_in_as_platform_admin
 
 pytestmark = pytest.mark.data
 
@@ -93,38 +88,11 @@ class Seen:
 
 
 @pytest.fixture
-async def platform(
-    tmp_path: Path, database_url: str, nats_url: str, auth: AuthKit, shared_data: Path
-) -> AsyncIterator[Platform]:
+def media_roots(tmp_path: Path) -> list[Path]:
+    """The only folder a stream may read files from: where this test writes its video."""
     media = tmp_path / "media"
     media.mkdir()
-    tag = uuid.uuid4().hex[:10]
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        nats_url=nats_url,
-        nats_stream=f"E2S{tag.upper()}",
-        nats_subject_prefix=f"e2s{tag}",
-        grpc_host="127.0.0.1",
-        grpc_port=0,
-        default_org=unique_org("e2s"),
-        admin_username=f"root-{tag[:6]}",
-        admin_password=PASSWORD,
-        admin_email=f"root-{tag[:6]}@example.com",
-        rate_limit_enabled=False,
-        media_roots=[media],  # the only folder a stream may read files from: this test's video
-        **auth.settings_overrides(),  # type: ignore[arg-type]
-    )
-    platform = Platform(settings)
-    await platform.start()
-    try:
-        yield platform
-    finally:
-        await platform.stop()
-        connection = await nats.connect(nats_url)
-        with contextlib.suppress(Exception):  # the stream is this test's alone
-            await connection.jetstream().delete_stream(settings.nats_stream)
-        await connection.close()
+    return [media]
 
 
 async def test_a_stranger_on_a_stream_stays_unknown_next_to_a_recognised_customer(
@@ -135,7 +103,7 @@ async def test_a_stranger_on_a_stream_stays_unknown_next_to_a_recognised_custome
     )
     transport = httpx.ASGITransport(app=platform.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as http:
-        await _log_in_as_platform_admin(http, platform.settings)
+        await log_in_as_platform_admin(http, platform.settings)
         r = await http.post(
             "/register",
             json={
@@ -162,7 +130,7 @@ async def test_a_stranger_on_a_stream_stays_unknown_next_to_a_recognised_custome
             },
         )
         assert r.status_code == 201, r.text
-        data = await _gql(
+        data = await gql(
             http,
             "mutation($c: ID!, $p: String!) { startStream(input: {cameraId: $c, path: $p, "
             "loop: true}) { sessionId } }",
@@ -172,7 +140,7 @@ async def test_a_stranger_on_a_stream_stays_unknown_next_to_a_recognised_custome
         try:
             seen = await _watch(http, camera, customer_id)
         finally:
-            await _gql(http, "mutation($c: ID!) { stopStream(cameraId: $c) { status } }", {"c": camera})
+            await gql(http, "mutation($c: ID!) { stopStream(cameraId: $c) { status } }", {"c": camera})
 
         # Identity, asked directly about the stranger's face: unknown.
         r = await http.post("/recognize", json={"face_image_b64": _b64(shared_data / STRANGER)})
@@ -204,7 +172,7 @@ async def _watch(http: httpx.AsyncClient, camera: str, customer_id: str) -> Seen
                     seen.named_tracks.add(o["object_id"])
                 else:
                     seen.anonymous_tracks.add(o["object_id"])
-        persons = (await _gql(http, PERSONS, {}))["persons"]["nodes"]
+        persons = (await gql(http, PERSONS, {}))["persons"]["nodes"]
         seen.persons = [p for p in persons if camera in p["cameras"]]
         await asyncio.sleep(0.25)
     assert seen.recognised, f"{NAME} was not recognised on {camera} within {DEADLINE_S:.0f} s"

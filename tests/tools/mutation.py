@@ -44,8 +44,10 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     "zones": ("footfall.services.vision.zones", ["tests/vision/test_zones.py", "tests/vision/test_zone_edges.py"]),
     "occupancy_domain": ("footfall.services.occupancy.domain", ["tests/occupancy/test_domain.py",
                                                                 "tests/occupancy/test_ledger_edges.py"]),
-    "journeys": ("footfall.services.customers.journeys", ["tests/customers/test_journeys.py"]),
-    "conversion": ("footfall.services.customers.conversion", ["tests/customers/test_journeys.py"]),
+    "journeys": ("footfall.services.customers.journeys", ["tests/customers/test_journeys.py",
+                                                          "tests/customers/test_mutants_journeys.py"]),
+    "conversion": ("footfall.services.customers.conversion", ["tests/customers/test_journeys.py",
+                                                              "tests/customers/test_mutants_conversion.py"]),
     "claim": ("footfall.services.core.idempotency", ["tests/core/test_platform.py", "tests/core/test_claims.py",
                                                      "-k", "claim"]),  # every test of test_claims.py, and one
 }

@@ -189,6 +189,17 @@ function editCamera(root, ctx, id) {
 
   function renderLines() {
     const active = lines.filter((l) => l.isActive);
+    refs.zones.textContent = stream && stream.zones.length ? stream.zones.map((z) => z.name).join(", ") : "No zones (draw one to measure dwell).";
+    // A threshold being typed into stays as it is (the 3 s refresh would replace the input and lose the edit):
+    // only the counts change until it loses focus.
+    if (refs.lines.contains(document.activeElement) && document.activeElement.dataset.act === "threshold") {
+      for (const l of active) {
+        const cell = refs.lines.querySelector(`tr[data-line="${CSS.escape(String(l.id))}"] .linecounts`);
+        const c = counts(l);
+        if (cell) cell.textContent = `${c.inCount ?? "-"} / ${c.outCount ?? "-"}`;
+      }
+      return;
+    }
     refs.lines.innerHTML = active.length ? `<table><tr><th>Line</th><th>Counts</th><th>In / out now</th><th>Min. confidence</th><th></th></tr>${active.map((l) => {
       const c = counts(l);
       return `<tr data-line="${esc(l.id)}"><td><b>${esc(l.lineName)}</b></td><td>${esc(label(l.direction))}</td>
@@ -196,7 +207,6 @@ function editCamera(root, ctx, id) {
         <td>${writer ? `<input type="number" min="0" max="1" step="0.05" value="${l.confidenceThreshold}" data-act="threshold" style="width:5em">` : l.confidenceThreshold}</td>
         <td>${writer ? `<button type="button" data-act="flip">Flip</button> <button type="button" class="danger" data-act="remove">Remove</button>` : ""}</td></tr>`;
     }).join("")}</table>` : `<div class="empty">No line yet${writer ? ": draw one on the picture" : ""}.</div>`;
-    refs.zones.textContent = stream && stream.zones.length ? stream.zones.map((z) => z.name).join(", ") : "No zones (draw one to measure dwell).";
   }
 
   refs.lines.addEventListener("click", async (ev) => {

@@ -70,11 +70,14 @@ async function start() {
     if (session.org) { setOrg(""); return start(); } // an org that is no longer ours: back to our own
     return showLogin(e.message);
   }
-  $("login").hidden = true; view.hidden = false; $("nav").hidden = false; $("logout").hidden = false;
+  $("login").hidden = true;
   $("who").innerHTML = `${esc(me.display_name)} <span class="pill" id="role">${esc(me.role.replace("_", " "))}</span>`;
   for (const a of $("nav").querySelectorAll("[data-role=admin]")) a.hidden = !isAdmin();
   await orgSwitcher(me);
   socket.restart();
+  // The navigation shows only now, in the same step as the first route: shown before the organisation list had
+  // arrived, a click on it mounted a page that this route() then mounted again, wiping what had been typed.
+  view.hidden = false; $("nav").hidden = false; $("logout").hidden = false;
   route();
 }
 

@@ -65,19 +65,27 @@ def pg_server_url() -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def database_url(pg_server_url: str) -> Iterator[str]:
-    """A fresh, migrated database for this test session."""
-    name = f"footfall_test_{uuid.uuid4().hex[:10]}"
+@contextlib.contextmanager
+def empty_database(pg_server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database in the suite's server (its URL), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     info = psycopg.conninfo.conninfo_to_dict(pg_server_url)
     info["dbname"] = name
-    url = psycopg.conninfo.make_conninfo(**info)
-    apply_migrations(url)
-    yield url
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield psycopg.conninfo.make_conninfo(**info)
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh, migrated database for this test session."""
+    with empty_database(pg_server_url, "footfall_test") as url:
+        apply_migrations(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -94,9 +102,8 @@ def nats_server() -> Iterator[NatsServer | str]:
     if given:
         yield given
         return
-    with tempfile.TemporaryDirectory(prefix="ffnats") as tmp:
-        with NatsServer(Path(tmp) / "js") as server:
-            yield server
+    with tempfile.TemporaryDirectory(prefix="ffnats") as tmp, NatsServer(Path(tmp) / "js") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,18 +10,13 @@ import pytest
 from footfall.services.core.migrations import MIGRATIONS_DIR, discover
 
 from tests.cli.process import clean_env, data_dir, run
+from tests.conftest import empty_database
 
 
 @pytest.fixture
 def fresh_database(pg_server_url: str) -> Iterator[str]:
-    name = f"footfall_cli_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(pg_server_url)
-    info["dbname"] = name
-    yield psycopg.conninfo.make_conninfo(**info)
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with empty_database(pg_server_url, "footfall_cli") as url:
+        yield url
 
 
 def _recorded(url: str) -> list[str]:

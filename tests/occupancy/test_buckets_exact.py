@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from footfall.services.occupancy.domain import (
 )
 from footfall.services.occupancy.service import OccupancyService
 
+from tests.conftest import empty_database
 from tests.occupancy.conftest import make_settings, unique_org_id
 
 IN, OUT = CrossingDirection.IN, CrossingDirection.OUT
@@ -105,20 +105,13 @@ if os.environ.get("FOOTFALL_TEST_POSTGRES_BIN"):  # the TimescaleDB path; see th
     @pytest.fixture
     def database_before_0014(pg_server_url: str) -> Iterator[str]:
         """A fresh database migrated with every migration before 0014."""
-        name = f"footfall_0014_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(pg_server_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        info = psycopg.conninfo.conninfo_to_dict(pg_server_url)
-        info["dbname"] = name
-        url = psycopg.conninfo.make_conninfo(**info)
-        with tempfile.TemporaryDirectory(prefix="ffmig") as tmp:
-            for path in MIGRATIONS_DIR.glob("*.sql"):
-                if int(path.name[:4]) < 14:
-                    shutil.copy(path, Path(tmp) / path.name)
-            apply_migrations(url, Path(tmp))
-        yield url
-        with psycopg.connect(pg_server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with empty_database(pg_server_url, "footfall_0014") as url:
+            with tempfile.TemporaryDirectory(prefix="ffmig") as tmp:
+                for path in MIGRATIONS_DIR.glob("*.sql"):
+                    if int(path.name[:4]) < 14:
+                        shutil.copy(path, Path(tmp) / path.name)
+                apply_migrations(url, Path(tmp))
+            yield url
 
 
     def test_0014_replaces_the_continuous_aggregate_by_the_table_backfilled_from_the_events(

@@ -3,8 +3,6 @@ anything new, people close together, or a person near a counting line brings det
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from footfall.services.vision.gating import PREDICT, GateConfig, MotionGate
@@ -13,17 +11,7 @@ from footfall.services.vision.specs import parse_line_spec
 from footfall.services.vision.tracking import PersonTracker, TrackerConfig
 
 from tests.vision.test_gating import H, W, scene
-
-FPS = 10.0
-
-
-@dataclass
-class Dets:
-    xyxy: np.ndarray
-    confidence: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.confidence)
+from tests.vision.test_tracking import FPS, Dets
 
 
 class SceneDetector:

@@ -127,13 +127,13 @@ class PersonDetector:
             return Detections.empty()
         if sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in windows) >= 0.8 * width * height:
             return self._postprocess(self._run(tensor)[0], box)
+        if self.model.input.layout == "nhwc_uint8":
+            parts = [np.ascontiguousarray(tensor[:, y1:y2, x1:x2]) for x1, y1, x2, y2 in windows]
+        else:
+            parts = [np.ascontiguousarray(tensor[:, :, y1:y2, x1:x2]) for x1, y1, x2, y2 in windows]
         found_xyxy, found_scores, found_ids = [], [], []
-        for x1, y1, x2, y2 in windows:
-            if self.model.input.layout == "nhwc_uint8":
-                part = np.ascontiguousarray(tensor[:, y1:y2, x1:x2])
-            else:
-                part = np.ascontiguousarray(tensor[:, :, y1:y2, x1:x2])
-            output = self._run(part)[0]
+        for (x1, y1, x2, y2), output in zip(windows, self._run_each(parts), strict=True):
+            output = output[0]
             cand = self._decoder.decode(output, (x2 - x1, y2 - y1), self.classes, self.confidence, self.max_candidates)
             if len(cand.scores):
                 found_xyxy.append(cand.xyxy + np.array([x1, y1, x1, y1], dtype=np.float32))
@@ -151,7 +151,21 @@ class PersonDetector:
             close()
 
     def _run(self, tensor: npt.NDArray[np.float32] | npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        outputs = self.backend.infer({self.model.input.name: tensor})
+        return self._output(self.backend.infer({self.model.input.name: tensor}), tensor)
+
+    def _run_each(
+        self, tensors: Sequence[npt.NDArray[np.float32] | npt.NDArray[np.uint8]]
+    ) -> list[npt.NDArray[np.float32]]:
+        """Outputs of independent inputs; a backend that can (``infer_each``) runs them side by side."""
+        each = getattr(self.backend, "infer_each", None)
+        if not callable(each) or len(tensors) < 2:
+            return [self._run(t) for t in tensors]
+        outputs = each([{self.model.input.name: t} for t in tensors])
+        return [self._output(o, t) for o, t in zip(outputs, tensors, strict=True)]
+
+    def _output(
+        self, outputs: dict[str, npt.NDArray[np.float32]], tensor: npt.NDArray[np.float32] | npt.NDArray[np.uint8]
+    ) -> npt.NDArray[np.float32]:
         output = outputs.get(self.model.output_name)
         if output is None:
             raise InferenceError(f"backend returned {sorted(outputs)}, not {self.model.output_name!r}")

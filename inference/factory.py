@@ -26,13 +26,15 @@ def load_person_detector(
     nms_iou: float | None = None,
     classes: Sequence[int] | None = (0,),
     threads: int | None = None,
+    spare_threads: int = 0,
     warmup: bool = True,
 ) -> PersonDetector:
     """Build a :class:`PersonDetector`.
 
     ``model``: ``"nanodet"`` (shipped), a path to a YOLO ``.onnx`` export, a ``model.json``, or ultralytics
     ``.pt`` weights (needs ``footfall[yolo]``; in-process only). ``backend="onnx"`` runs in this process
-    with ``threads`` intra-op threads; ``backend="triton"`` sends the same tensors to ``triton_url``
+    with ``threads`` intra-op threads (and up to ``spare_threads`` more while no other call runs, see
+    :mod:`~footfall.inference.backends.onnx`); ``backend="triton"`` sends the same tensors to ``triton_url``
     (``host:port`` of the gRPC endpoint), model ``triton_model_name`` (default: the model's name, e.g.
     ``nanodet``). Missing or malformed weights raise :class:`ModelLoadError` here.
     """
@@ -47,7 +49,7 @@ def load_person_detector(
             spec, runner = ultra.spec(), ultra
         else:
             spec = resolve_model(model)
-            runner = OnnxRuntimeBackend(spec.path, threads=threads)
+            runner = OnnxRuntimeBackend(spec.path, threads=threads, spare_threads=spare_threads)
     elif backend == "triton":
         if is_pt:
             raise ModelLoadError(

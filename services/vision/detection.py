@@ -44,7 +44,10 @@ class DetectorSettings:
             tracker's second association stage gets the weak boxes of partly hidden people.
         nms_iou: Overlap above which NMS drops the weaker of two boxes (``None``: model default).
         workers: Frames detected concurrently (each in its own onnxruntime call).
-        threads: onnxruntime intra-op threads per call; ``None`` picks ``cpus // workers``.
+        threads: onnxruntime intra-op threads per call; ``None`` picks ``cpus // workers``, and a call
+            running alone (one camera) then borrows the idle workers' cores: the windows of a motion-gated
+            frame run side by side, a whole frame on all cores (same detections, see
+            :mod:`footfall.inference.backends.onnx`).
         backend / triton_url: ``"onnx"`` in-process, or ``"triton"`` at ``triton_url``.
         motion_gating: Detect only where a camera's frame changed or people are tracked
             (:mod:`~footfall.services.vision.gating`; each camera's ``CameraConfig.gate`` tunes it).
@@ -110,6 +113,13 @@ class DetectorSettings:
         if self.threads is not None:
             return self.threads
         return max(1, (os.cpu_count() or 1) // max(1, self.workers))
+
+    def spare_threads(self) -> int:
+        """Threads a call may borrow while no other detection runs (one camera, or a quiet moment): the cores
+        the other workers would use. None when ``threads`` is set explicitly (then every call uses exactly that)."""
+        if self.threads is not None:
+            return 0
+        return max(0, (os.cpu_count() or 1) - self.threads_per_call())
 
 
 def check_input_size(size: Sequence[int]) -> tuple[int, int]:
@@ -248,6 +258,7 @@ def load_detector(settings: DetectorSettings | None = None, frame_size: tuple[in
         nms_iou=s.nms_iou,
         classes=(0,),
         threads=s.threads_per_call() if s.backend == "onnx" else None,
+        spare_threads=s.spare_threads() if s.backend == "onnx" else 0,
     )
     detector = FittedDetector(base, s)
     if frame_size is not None:

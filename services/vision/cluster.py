@@ -101,13 +101,21 @@ class VisionCluster:
         await self._quiet()
         async with self._lock:
             for key in list(self._owned):
-                session = self.service.camera_session(*key)
-                if session is not None and session.state.finished:
-                    # Ended by itself (end of file, max_frames, failed for good) since the last round: record
-                    # it as ended, or the next start would resume a finished stream and count frames again.
-                    await self._give_up(key, session.detail, session.state.value)
-                else:
+                if self.service.camera_session(*key) is not None:
                     await self._give_up(key, "vision worker stopping", UNOWNED)
+                    continue
+                # Ended by itself (end of file, max_frames, failed for good) since the last round: record it as
+                # ended, or the next start would resume a finished stream and count frames again.
+                # (camera_session() is None for a finished session: get_stream() still has its state.)
+                state, detail = await self._ended_state(key)
+                await self._give_up(key, detail, state)
+
+    async def _ended_state(self, key: tuple[str, str]) -> tuple[str, str]:
+        """(state, detail) of a camera's stream that ended by itself here."""
+        with contextlib.suppress(NotFound):
+            session = await self.service.get_stream(*key)
+            return session.state.value, session.detail
+        return StreamState.STOPPED.value, ""
 
     async def abandon(self) -> None:
         """Stop as a crashed worker would: nothing more is published, no lease is released (the other
@@ -314,10 +322,7 @@ class VisionCluster:
         for key, owned in list(self._owned.items()):
             session = self.service.camera_session(*key)
             if session is None:  # ended by itself (end of file, max_frames, failed for good)
-                with contextlib.suppress(NotFound):
-                    session = await self.service.get_stream(*key)
-                state, detail = ((session.state.value, session.detail) if session is not None
-                                 else (StreamState.STOPPED.value, ""))
+                state, detail = await self._ended_state(key)
                 async with self._lock:
                     if self._owned.get(key) is not owned:
                         continue

@@ -102,3 +102,32 @@ async def test_a_stream_nobody_runs_shows_as_waiting_until_a_worker_takes_it(
         await cluster.wait_stream(observer.stub, camera, running(f"{session}-1", "observer"), 30)
     finally:
         await observer.stop()
+
+
+async def test_a_stream_that_ended_just_before_its_worker_stopped_is_not_started_again(
+    cluster: Cluster, detector: Any, pets_video: Path
+) -> None:
+    # The race of a `footfall up` stopped right after a max_frames stream ended: the worker stops before its
+    # next round has noted the end. The stored stream must say stopped, or the next start counts frames again.
+    camera, session = f"GATE_{uuid.uuid4().hex[:6].upper()}", f"s{uuid.uuid4().hex[:8]}"
+    first = await cluster.worker("first", detector)
+    try:
+        await first.stub.StartStream(vision_pb2.StartStreamRequest(
+            camera_id=camera, path=str(pets_video), lines=[DOOR], max_frames=20, session_id=session),
+            metadata=cluster.md)
+        await first.cluster._quiet()  # no more rounds: the end is not noted before the stop
+        ended = await cluster.wait_stream(first.stub, camera,
+                                          lambda s: s.status == vision_pb2.STREAM_STATUS_STOPPED, 60)
+        assert ended.frames == 20
+    finally:
+        await first.stop()
+    stored = await StreamStore(cluster.database, cluster.bus.prefix).get(cluster.org, camera)
+    assert stored is not None and stored.state == "stopped", stored
+
+    second = await cluster.worker("second", detector)
+    try:
+        await second.cluster._claim()  # one round of looking for stored streams, done now
+        assert second.service.camera_session(cluster.org, camera) is None
+        assert second.cluster._owned == {}
+    finally:
+        await second.stop()

@@ -7,12 +7,14 @@ Every vision path analyses frames here: live streams and files read by
 * Detection: frames submitted by all cameras are detected together (at most one frame per camera per
   detector call; onnxruntime gives each frame the same boxes alone or in a batch, which
   tests/vision_engine checks, so a camera's results do not depend on the other cameras).
-  Up to ``workers`` calls run at once, each on its own thread, so several cameras (or one file, when
-  nothing depends on its tracks) keep every core busy. A camera whose detection looks where its people
-  are tracked (motion gating) has its frames detected in order, one at a time, each once every frame
-  but the one just before it is tracked, and its gate sees exactly the tracks of those frames
-  (``tracked_until``): frame N+1 is detected while frame N is tracked, and its results never depend
-  on timing (a file gives the same tracks streamed or processed).
+  Up to ``workers`` calls run at once, each on its own thread, so several cameras (or one file) keep
+  every core busy. A camera whose detection looks where its people are tracked (motion gating) has a
+  frame dispatched only once every frame but the one just before it is tracked, and its gate sees
+  exactly the tracks of those frames (``tracked_until``). The gate decisions (where to look) are taken
+  on one thread in dispatch order, which is frame order per camera, so each frame is compared with the
+  one before it; the detections themselves then run on the workers: frame N+1 is detected while frame
+  N is still detected or tracked, and the results never depend on timing (a file gives the same tracks
+  streamed or processed).
 * Analytics (tracker, lines, zones: :class:`~footfall.services.vision.pipeline.VisionPipeline`) run on
   one analysis thread, in submission order per camera; that thread also serialises every change to
   the pipeline's cameras.
@@ -94,6 +96,7 @@ class AnalysisEngine:
         self.workers = max(1, workers)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-analysis")
         self._detect_pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="vision-detect")
+        self._gate_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-gate")  # in dispatch order
         self._pipeline: VisionPipeline | None = None
         self._detector: Any = None
         self._backend = "onnx"
@@ -106,7 +109,6 @@ class AnalysisEngine:
         self._detect_tasks: set[asyncio.Task[None]] = set()
         self._streaming: set[str] = set()
         self._in_order: set[str] = set()  # see _detects_by_tracks
-        self._detecting: set[str] = set()  # in-order cameras with a frame being detected now
         self._submitted: dict[str, tuple[float, float]] = {}  # camera -> timestamps of its last two frames
         self._analysing: collections.Counter[str] = collections.Counter()  # camera -> frames in the analysis thread
         self.stats = BatchStats()
@@ -196,7 +198,6 @@ class AnalysisEngine:
         (None if it was never added)."""
         self._streaming.discard(key)
         self._in_order.discard(key)
-        self._detecting.discard(key)
         self._submitted.pop(key, None)
         for job in self._jobs.pop(key, ()):
             if not job.future.done():
@@ -241,9 +242,7 @@ class AnalysisEngine:
         """The oldest queued frame of each camera (at most ``max_batch``), marked detecting."""
         batch: dict[str, _Job] = {}
         for key, jobs in self._jobs.items():
-            if key in self._in_order:  # one at a time, once every frame but the previous one is tracked
-                if key in self._detecting:
-                    continue
+            if key in self._in_order:  # once every frame but the previous one is tracked
                 while jobs and jobs[0].state == "queued" and jobs[0].future.done():
                     jobs.popleft()
                 untracked = self._analysing[key]  # earlier frames not tracked yet
@@ -253,7 +252,6 @@ class AnalysisEngine:
                     if job.state == "queued":
                         if untracked <= 1:
                             batch[key] = job
-                            self._detecting.add(key)
                         break
                     untracked += 1
                 if len(batch) >= self.max_batch:
@@ -295,10 +293,11 @@ class AnalysisEngine:
                 self._detect_tasks.add(task)
                 task.add_done_callback(self._detect_tasks.discard)
 
-    def _detect_batch(self, images: list[tuple[str, Any, float, float | None]]) -> tuple[list[Any], float]:
+    def _detect_batch(self, images: list[tuple[str, Any, float, float | None]], decisions: list[Any]
+                      ) -> tuple[list[Any], float]:
         started = time.perf_counter()
         assert self._pipeline is not None
-        found = list(self._pipeline.detect_batch(images))  # each camera's motion gate applied
+        found = list(self._pipeline.detect_decided(images, decisions))
         seconds = time.perf_counter() - started
         if len(found) != len(images):
             raise RuntimeError(f"detector returned {len(found)} results for {len(images)} frames")
@@ -307,12 +306,14 @@ class AnalysisEngine:
 
     async def _detect(self, batch: dict[str, _Job]) -> None:
         jobs = list(batch.values())
+        loop = asyncio.get_running_loop()
+        images = [(k, j.frame.image, j.frame.timestamp, j.tracked_until if k in self._in_order else None)
+                  for k, j in batch.items()]
         try:
-            found, seconds = await asyncio.get_running_loop().run_in_executor(
-                self._detect_pool, self._detect_batch,
-                [(k, j.frame.image, j.frame.timestamp, j.tracked_until if k in self._in_order else None)
-                 for k, j in batch.items()],
-            )
+            assert self._pipeline is not None
+            # Queued on the gate thread before this task first yields: decisions run in dispatch order.
+            decisions = await loop.run_in_executor(self._gate_pool, self._pipeline.decide_batch, images)
+            found, seconds = await loop.run_in_executor(self._detect_pool, self._detect_batch, images, decisions)
             self.stats.detect_seconds += seconds
             self.stats.batches += 1
             self.stats.frames += len(jobs)
@@ -326,7 +327,6 @@ class AnalysisEngine:
                 job.error = exc
         for job in jobs:
             job.state = "detected"
-        self._detecting.difference_update(batch)
         self._in_flight -= 1
         self._wakeup.set()
         await self._track_ready()
@@ -400,3 +400,4 @@ class AnalysisEngine:
         self._jobs.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._detect_pool.shutdown(wait=False, cancel_futures=True)
+        self._gate_pool.shutdown(wait=False, cancel_futures=True)

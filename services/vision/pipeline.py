@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from footfall.services.vision.gating import FULL as FULL_FRAME
-from footfall.services.vision.gating import GateConfig, MotionGate, near_boundary
+from footfall.services.vision.gating import GateConfig, GateDecision, MotionGate, near_boundary
 from footfall.services.vision.lines import LineCounter, LineCrossing, LineZone
 from footfall.services.vision.sources import Frame
 from footfall.services.vision.track import Track, TrackEnd
@@ -268,22 +268,35 @@ class VisionPipeline:
         nobody is tracked. Thread-safe (the engine detects several frames at once); the gates see
         the tracks of the last *analysed* frame of their camera.
         """
-        found: list[Any] = [None] * len(frames)
-        whole: list[int] = []
+        return self.detect_decided(frames, self.decide_batch(frames))
+
+    def decide_batch(self, frames: Sequence[tuple[str, np.ndarray, float] | tuple[str, np.ndarray, float, float | None]]
+                     ) -> list[GateDecision]:
+        """The first half of :meth:`detect_batch`: each frame's gate decision (where to detect). A gate compares
+        each frame with the one decided before it: decide a camera's frames in order (the engine does it on one
+        thread); the detection itself (:meth:`detect_decided`) may then run for several frames at once."""
         regional = callable(getattr(self.detector, "detect_regions", None)) and getattr(self.detector, "gating", True)
         stride = int(getattr(self.detector, "stride", 1))
-        for i, (camera_id, image, ts, *until) in enumerate(frames):
+        decisions: list[GateDecision] = []
+        for camera_id, image, ts, *until in frames:
             camera = self.cameras.get(camera_id)  # one removed meanwhile: detect whole, result dropped
-            decision = (
+            decisions.append(
                 camera.gate.decide(image, ts, stride=stride, tracked_until=until[0] if until else None)
                 if regional and camera is not None else FULL_FRAME
             )
+        return decisions
+
+    def detect_decided(self, frames: Sequence[tuple[Any, ...]], decisions: Sequence[GateDecision]) -> list[Any]:
+        """The second half of :meth:`detect_batch`: detections where ``decisions`` say (thread-safe)."""
+        found: list[Any] = [None] * len(frames)
+        whole: list[int] = []
+        for i, decision in enumerate(decisions):
             if decision.predict:
                 found[i] = NOT_DETECTED
             elif decision.full:
                 whole.append(i)
             else:
-                found[i] = self.detector.detect_regions(image, decision.regions)
+                found[i] = self.detector.detect_regions(frames[i][1], decision.regions)
         if whole:
             batch = self.detector.detect_batch([frames[i][1] for i in whole])
             if len(batch) != len(whole):

@@ -151,8 +151,9 @@ class StreamWorker:
         pace_origin: tuple[float, float] | None = None  # (monotonic, stream ts) for realtime pacing
         min_gap = 1.0 / opts.max_fps if opts.max_fps > 0 else 0.0
         submitted = 0
-        # Frames in the engine at once: as many as it detects concurrently, so one file keeps every worker busy.
-        depth = max(1, getattr(session.engine, "workers", 1))
+        # Frames in the engine at once: one more than it detects concurrently (the oldest is being tracked and
+        # applied meanwhile), so one file keeps every worker busy.
+        depth = max(1, getattr(session.engine, "workers", 1)) + 1
         in_flight: collections.deque[tuple[Frame, asyncio.Future[Analysis]]] = collections.deque()
         final_state, final_detail = StreamState.STOPPED, ""
         source = self._first_source

@@ -54,8 +54,14 @@ class GateConfig:
             ``cell_fraction`` of its pixels changed by more than ``threshold`` grey levels (so
             sensor noise on single pixels is not motion).
         margin: Padding around the moving cells and the tracked boxes, as a fraction of the
-            frame's larger side (room for a person walking on between two frames).
-        refresh_seconds: Detect a whole frame at least this often.
+            frame's larger side (room for a person walking on between two frames, and context
+            around them for the detector). Less is cheaper but not free: 0.05 saves 10 % of the
+            detector's pixels on PETS and keeps MOTA, IDF1 and the counts, but one door crossing
+            event lands more than 10 frames off; 0.04 also loses 0.03 IDF1 at 10 fps.
+        refresh_seconds: Detect a whole frame at least this often (a person who stands still and
+            was never detected is found within this time). 2 s: on PETS (7 fps at 480x360, 10 fps
+            at 768x576) the same counts and crossing events as 1 s, MOTA and IDF1 within 0.0013,
+            5 % fewer detector pixels.
         watch_seconds: The tracked boxes of every frame analysed within this long before the
             newest one stay in the region (the engine detects a frame while earlier ones are
             still being tracked, so the newest tracks may be a frame or two old, or just newer).
@@ -73,7 +79,7 @@ class GateConfig:
     threshold: int = 18
     cell_fraction: float = 0.2
     margin: float = 0.06
-    refresh_seconds: float = 1.0
+    refresh_seconds: float = 2.0
     watch_seconds: float = 0.3
     full_fraction: float = 0.75
     predict_seconds: float = 0.3

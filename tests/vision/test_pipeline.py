@@ -157,8 +157,8 @@ def test_motion_gate_sends_whole_frames_in_one_batch_and_still_ones_to_regions()
     # Nothing changed, nobody tracked: nothing to look at in either camera.
     pipeline.process_batch({"a": Frame(empty, 1, 0.1), "b": Frame(empty, 1, 0.1)})
     assert detector.batches == [2] and detector.regions == [(), ()]
-    # After refresh_seconds (1 s) a whole frame again, whatever moved.
-    pipeline.process_batch({"a": Frame(empty, 12, 1.2)})
+    # After refresh_seconds (2 s) a whole frame again, whatever moved.
+    pipeline.process_batch({"a": Frame(empty, 22, 2.2)})
     assert detector.batches == [2, 1]
     # A detector whose gating is off always sees whole frames.
     ungated = GatedScriptedDetector(gating=False)

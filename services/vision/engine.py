@@ -241,7 +241,10 @@ class AnalysisEngine:
     def _next_batch(self) -> dict[str, _Job]:
         """The oldest queued frame of each camera (at most ``max_batch``), marked detecting."""
         batch: dict[str, _Job] = {}
-        for key, jobs in self._jobs.items():
+        # Cameras with no frame in detection first: a gated camera may have two frames in detection, and without
+        # this the first cameras would fill every batch of a busy engine while the last ones starved.
+        for key in sorted(self._jobs, key=lambda k: any(j.state == "detecting" for j in self._jobs[k])):
+            jobs = self._jobs[key]
             if key in self._in_order:  # once every frame but the previous one is tracked
                 while jobs and jobs[0].state == "queued" and jobs[0].future.done():
                     jobs.popleft()

@@ -151,8 +151,11 @@ class StreamWorker:
         pace_origin: tuple[float, float] | None = None  # (monotonic, stream ts) for realtime pacing
         min_gap = 1.0 / opts.max_fps if opts.max_fps > 0 else 0.0
         submitted = 0
-        # Frames in the engine at once: one more than it detects concurrently (the oldest is being tracked and
-        # applied meanwhile), so one file keeps every worker busy.
+        # Frames in the engine at once: one more than it detects concurrently (the oldest is tracked and applied
+        # meanwhile), so one file or camera keeps every worker busy. A frame's result is applied when the next two
+        # frames have arrived: a live camera's results come two frame intervals after capture (0.2 s at 10 fps);
+        # with one frame fewer in flight they came one interval sooner, but 12 PETS cameras at 10 fps fell from
+        # 10.0 to 8.7 fps each on the 2-core machine (bench/live_capacity.py).
         depth = max(1, getattr(session.engine, "workers", 1)) + 1
         in_flight: collections.deque[tuple[Frame, asyncio.Future[Analysis]]] = collections.deque()
         final_state, final_detail = StreamState.STOPPED, ""

@@ -87,3 +87,26 @@ async def test_a_removed_camera_fails_its_frames_in_flight(frames: list[Frame], 
     assert any(isinstance(o, asyncio.CancelledError) for o in outcomes)  # the queued ones never ran
     with pytest.raises(RuntimeError, match="not in the engine"):
         engine.submit("gone", frames[0])
+
+
+async def test_a_busy_engine_serves_the_cameras_with_nothing_in_detection_first(
+    frames: list[Frame], detector: object
+) -> None:
+    # A gated camera may have two frames in detection; were cameras taken in the order they were added, the
+    # first ones would fill every batch of a busy engine (14 live cameras: the last one got 1.75 fps).
+    engine = AnalysisEngine(lambda: detector, workers=2, max_batch=3)
+    keys = [f"cam{i}" for i in range(5)]
+    for key in keys:
+        await engine.add_camera(key, CONFIG, streaming=True)
+    futures = [engine.submit(key, frame) for key in keys for frame in frames[:2]]
+    engine._wakeup.clear()  # the batch loop has not run yet: the batches are formed by hand below
+    first = engine._next_batch()
+    assert list(first) == keys[:3] and all(job.frame.index == 0 for job in first.values())
+    # cam0..cam2 each have frame 0 in detection (and may add frame 1); cam3 and cam4 come first.
+    second = engine._next_batch()
+    assert list(second)[:2] == ["cam3", "cam4"] and second["cam3"].frame.index == 0
+    for job in (*first.values(), *second.values()):
+        job.state = "queued"  # hand them back: the engine detects them as usual
+    engine._wakeup.set()
+    await asyncio.gather(*futures)
+    await engine.close()

@@ -16,7 +16,7 @@ from typing import Any
 from footfall.v1 import events_pb2, promotions_pb2
 from google.protobuf.message import Message
 
-from footfall.services.core.events import EventBus, ReceivedEvent, payload_of
+from footfall.services.core.events import EventBus, ReceivedEvent, payload_of, subject_org
 from footfall.services.customers import store
 from footfall.services.customers.models import CUSTOMER_IDENTIFIED, PERSON_JOINED, PROMOTION_ACTION
 from footfall.services.customers.service import Customers
@@ -88,18 +88,25 @@ class PlatformEventsConsumer:
         async def handle(batch: Sequence[ReceivedEvent]) -> None:
             queued = 0
             for received in batch:
+                # The organisation is the subject's, validated (a stray subject is dropped, not nak'ed forever);
+                # an envelope naming another one is not delivered to either.
+                org = subject_org(received, webhook_event)
                 message = payload_of(received, payload)
-                if message is None or received.envelope is None:
+                if org is None or message is None or received.envelope is None:
                     continue
                 envelope = received.envelope
-                async with self.customers.db.tenant(received.org) as conn:
+                if envelope.organization_id not in ("", org):
+                    log.warning("%s %s names another organisation than its subject; dropped", webhook_event,
+                                envelope.event_id)
+                    continue
+                async with self.customers.db.tenant(org) as conn:
                     if isinstance(message, events_pb2.PersonJoined):
-                        body = person_joined_body(message, received.org, await store.org_name(conn, received.org))
+                        body = person_joined_body(message, org, await store.org_name(conn, org))
                     elif isinstance(message, events_pb2.CustomerIdentified):
                         body = customer_identified_body(message)
                     else:
                         body = promotion_action_body(message)  # type: ignore[arg-type]
-                    queued += await store.fan_out_system(conn, received.org, envelope.event_id, webhook_event, body)
+                    queued += await store.fan_out_system(conn, org, envelope.event_id, webhook_event, body)
             if queued:
                 self.customers.outbox_signal.set()
 

@@ -8,6 +8,7 @@ import json
 import time
 
 from footfall.v1 import events_pb2, promotions_pb2
+from nats.js.errors import NotFoundError
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from footfall.services.core.db import Database
@@ -82,3 +83,46 @@ async def test_platform_events_reach_subscribed_webhooks_once(database: Database
     assert bodies["promotion_action"] == {"event": "promotion_action", "customer_id": 7, "store_zone": "bakery",
                                           "recommended_products": ["croissant", "baguette"],
                                           "timestamp": "2024-12-01T10:00:00Z"}
+
+
+async def test_an_event_whose_subject_or_envelope_names_no_valid_organisation_is_dropped_not_retried(
+    database: Database, event_bus: EventBus, receiver: Receiver  # noqa: F811
+) -> None:
+    receiver.fail_first = 0
+    org, other = unique_org(), unique_org()
+    customers = Customers(database, config=CustomersConfig(dispatch_interval_s=0.05, idle_flush_s=3600,
+                                                           **LOCAL_RECEIVERS))
+    await customers.create_webhook(org, receiver.url, ["person_joined"])
+    await customers.create_webhook(other, receiver.url, ["person_joined"])
+    joined = events_pb2.PersonJoined(person_id="p-1", occurred_at=T)
+    # Published before the consumer starts, so that all three arrive in one batch.
+    stray = make_envelope(org, "identity", "person_joined", joined, event_id="stray")
+    await event_bus.js.publish(f"{event_bus.prefix}.Not_An_Org.identity.person_joined", stray.SerializeToString(),
+                               headers={"Nats-Msg-Id": "stray"})
+    forged = make_envelope(other, "identity", "person_joined", joined, event_id="forged")  # says `other`...
+    await event_bus.js.publish(event_bus.subject(org, "identity", "person_joined"),  # ...on `org`'s subject
+                               forged.SerializeToString(), headers={"Nats-Msg-Id": "forged"})
+    await _publish(event_bus, org, "identity", "person_joined", joined, "good")
+    consumer = PlatformEventsConsumer(customers, event_bus)
+    consumer.start()
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                info = await event_bus.js.consumer_info(event_bus.stream, "customers_webhooks_identity_person_joined")
+            except NotFoundError:  # not created yet
+                info = None
+            if info is not None and info.num_ack_pending == 0 and info.num_pending == 0 \
+                    and info.delivered.stream_seq >= 3:
+                break
+            assert time.monotonic() < deadline, info
+            await asyncio.sleep(0.05)
+        assert info.num_redelivered == 0  # nothing nak'ed: the stray event was acked with its batch
+    finally:
+        await consumer.stop()
+    for tenant, expected in ((org, ["good"]), (other, [])):
+        async with database.tenant(tenant) as conn:
+            cur = await conn.execute("SELECT event_id FROM webhook_deliveries ORDER BY event_id")
+            assert [r["event_id"] for r in await cur.fetchall()] == expected, tenant
+            # No dispatcher ran here: the queued delivery would otherwise reach a later test's receiver.
+            await conn.execute("DELETE FROM webhook_deliveries")

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -85,9 +86,9 @@ class OnnxRuntimeBackend:
             n = batch.pop()
             parts = self.infer_each([{k: v[i : i + 1] for k, v in inputs.items()} for i in range(n)])
             return {name: np.concatenate([p[name] for p in parts]) for name in self.output_names}
-        with self._borrowing(self.spare_threads) as extra:
-            wide = self._wide_session() if extra and extra == self.spare_threads else None
-            return self._run(wide or self.session, inputs)
+        # The wide session needs every spare thread: fewer would be counted busy and left unused.
+        with self._borrowing(self.spare_threads, all_or_none=True) as extra:
+            return self._run(self._wide_session() if extra else self.session, inputs)
 
     def infer_each(self, inputs: Sequence[Tensors]) -> list[Tensors]:
         """Run independent inputs (each a batch of its own); outputs in the same order. Idle cores run
@@ -117,7 +118,7 @@ class OnnxRuntimeBackend:
             finally:
                 for helper in helpers:
                     helper.result()
-            return [o for o in out if o is not None]
+            return cast(list[Tensors], out)  # every slot filled: a failed run raised above
 
     def close(self) -> None:
         if self._helpers is not None:
@@ -132,11 +133,14 @@ class OnnxRuntimeBackend:
         return dict(zip(self.output_names, results, strict=True))
 
     @contextlib.contextmanager
-    def _borrowing(self, wanted: int) -> Iterator[int]:
-        """This call counted as busy, with up to ``wanted`` idle threads lent to it (how many is yielded)."""
+    def _borrowing(self, wanted: int, *, all_or_none: bool = False) -> Iterator[int]:
+        """This call counted as busy, with up to ``wanted`` idle threads lent to it (how many is yielded;
+        ``all_or_none``: ``wanted`` or 0)."""
         with self._lock:
             self._busy += 1
             extra = max(0, min(wanted, 1 + self.spare_threads - self._busy))
+            if all_or_none and extra < wanted:
+                extra = 0
             self._busy += extra
         try:
             yield extra

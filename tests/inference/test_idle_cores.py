@@ -103,3 +103,16 @@ def test_without_a_thread_count_nothing_is_lent() -> None:
     assert backend.spare_threads == 0
     with backend._borrowing(3) as extra:
         assert extra == 0
+
+
+def test_the_wide_session_is_taken_only_with_every_spare_thread_free() -> None:
+    backend = OnnxRuntimeBackend(resolve_model("nanodet-int8").path, threads=1, spare_threads=2)
+    with backend._borrowing(1) as first:  # another call with one lent thread: one spare thread left
+        assert first == 1
+        with backend._borrowing(2, all_or_none=True) as wide:
+            assert wide == 0  # not held for nothing: the narrow session runs
+        with backend._borrowing(2) as some:
+            assert some == 0  # 1 caller + 1 lent + this caller fill the 3 threads
+    with backend._borrowing(2, all_or_none=True) as alone:
+        assert alone == 2
+    assert backend._busy == 0

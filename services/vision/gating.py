@@ -23,6 +23,13 @@ associates over the whole gap. Anything new (motion off the tracked people, a tr
 ending or lost, a person near a line) brings detection back at the next frame, so counting is
 decided on detected positions only.
 
+Per person: the same within a frame. A person the tracker reports as settled (observed with a confident
+detection, not just started, nobody else within half a box width, and not near a line or a zone's edge) is
+left out of the next frame's crops, with the changes on them, and extrapolated by the tracker
+(:attr:`GateDecision.predicted`), while everything else is detected as usual. Never two frames in a row for
+one person, never right after a whole predicted frame, and never someone within ``_SEAM`` margins of a
+crop: the crop, snapped out to the detector's grid, would cut them, and a cut person gets a cut box.
+
 Thread-safe: the engine may detect two frames of one camera at once (``DetectorSettings.workers``);
 frames may then be compared out of order, which still marks what moves between nearby frames.
 """
@@ -30,7 +37,7 @@ frames may then be compared out of order, which still marks what moves between n
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,10 +106,12 @@ class GateConfig:
 @dataclass(frozen=True, slots=True)
 class GateDecision:
     """Where to detect in one frame: the whole frame (``regions is None``), some crops, or nowhere (``()``);
-    ``predict``: nowhere, and the tracks are extrapolated rather than missed (see the module docstring)."""
+    ``predict``: nowhere, and the tracks are extrapolated rather than missed (see the module docstring);
+    ``predicted``: the ids of people left out of ``regions`` on purpose, whose tracks are extrapolated."""
 
     regions: tuple[Region, ...] | None
     predict: bool = False
+    predicted: frozenset[int] = frozenset()
 
     @property
     def full(self) -> bool:
@@ -132,24 +141,37 @@ class MotionGate:
         self._lock = threading.Lock()
         self._previous: np.ndarray | None = None
         self._last_full: float | None = None
-        # (timestamp, boxes, steady) of analysed frames, oldest first; steady: the next frame may be predicted
-        self._tracked: tuple[tuple[float, tuple[Box, ...], bool], ...] = ()
+        # Analysed frames, oldest first; steady: the next frame may be predicted
+        self._tracked: tuple[_Tracked, ...] = ()
         self._last_detected: float | None = None  # timestamp of the last frame not predicted
         self._predicted_in_row = 0
+        self._last_predicted: frozenset[int] = frozenset()  # people left out of the last decision
 
-    def set_tracked(self, boxes: Iterable[Box], timestamp: float, *, steady: bool = False) -> None:
+    def set_tracked(
+        self,
+        boxes: Iterable[Box],
+        timestamp: float,
+        *,
+        steady: bool = False,
+        owners: Sequence[int | None] = (),
+        settled: Mapping[int, Box] | None = None,
+    ) -> None:
         """The boxes of the people tracked at an analysed frame (they stay in the region); ``steady``: that
-        frame allows the next one to be predicted (see the module docstring)."""
+        frame allows the next one to be predicted (see the module docstring). ``owners``: each box's person
+        (None: not confirmed yet); ``settled``: the people who may be left out of the next frame's regions
+        (per-person detection rate, see the module docstring)."""
         keep = self.config.watch_seconds + _KEEP_EXTRA_S
+        boxes = tuple(boxes)
+        entry = _Tracked(timestamp, boxes, steady, tuple(owners) or (None,) * len(boxes), dict(settled or {}))
         with self._lock:
-            recent = [entry for entry in self._tracked if timestamp - keep <= entry[0] < timestamp]
-            self._tracked = (*recent, (timestamp, tuple(boxes), steady))
+            recent = [e for e in self._tracked if timestamp - keep <= e.timestamp < timestamp]
+            self._tracked = (*recent, entry)
 
     def reset(self) -> None:
         """Forget the previous frame and the tracks (a new stream or a wrapped file)."""
         with self._lock:
             self._previous, self._last_full, self._tracked = None, None, ()
-            self._last_detected, self._predicted_in_row = None, 0
+            self._last_detected, self._predicted_in_row, self._last_predicted = None, 0, frozenset()
 
     def decide(
         self, image: np.ndarray, timestamp: float, *, stride: int = 1, tracked_until: float | None = None
@@ -172,31 +194,69 @@ class MotionGate:
                 self._last_full = self._last_detected = timestamp
                 self._predicted_in_row = 0
                 return FULL
-            known = [e for e in self._tracked if tracked_until is None or e[0] <= tracked_until]
+            known = [e for e in self._tracked if tracked_until is None or e.timestamp <= tracked_until]
             if known:  # the tracks of the frames analysed within watch_seconds before the newest known one
-                known = [e for e in known if e[0] >= known[-1][0] - cfg.watch_seconds]
-            tracked = [box for _, boxes, _ in known for box in boxes]
-            newest, steady = (known[-1][1], known[-1][2]) if known else ((), False)
-            may_predict = (
-                stride > 1 and cfg.predict_seconds > 0 and steady and self._predicted_in_row < stride - 1
+                known = [e for e in known if e.timestamp >= known[-1].timestamp - cfg.watch_seconds]
+            newest, steady = (known[-1].boxes, known[-1].steady) if known else ((), False)
+            in_time = (
+                stride > 1 and cfg.predict_seconds > 0
                 and self._last_detected is not None and 0 <= timestamp - self._last_detected <= cfg.predict_seconds
             )
+            may_predict = in_time and steady and self._predicted_in_row < stride - 1
+            # Per person: never two frames in a row, and not right after a whole predicted frame.
+            candidates = {tid: box for tid, box in known[-1].settled.items() if tid not in self._last_predicted} \
+                if known and in_time and self._predicted_in_row == 0 else {}
         pad = cfg.margin * max(width, height)
         cells = self._moving_cells(thumb, previous)
         if may_predict and _covered(cells, [_pad(b, pad, width, height) for b in newest], width, height):
             with self._lock:
                 self._predicted_in_row += 1
+                self._last_predicted = frozenset()
             return PREDICT
         with self._lock:
             self._last_detected, self._predicted_in_row = timestamp, 0
-        boxes = [_pad(b, pad, width, height) for b in tracked]
-        boxes += [_pad(b, pad, width, height) for b in self._moving_boxes(cells, thumb.shape, width, height)]
-        regions = _merge(_islands([b for b in boxes if b[2] > b[0] and b[3] > b[1]], width, height))
+        regions, predicted = self._regions(known, cells, thumb.shape, width, height, pad, candidates)
+        with self._lock:
+            self._last_predicted = predicted
         if not regions:
-            return SKIP
+            return GateDecision((), predicted=predicted) if predicted else SKIP
         if sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in regions) > cfg.full_fraction * width * height:
+            with self._lock:
+                self._last_predicted = frozenset()
             return FULL
-        return GateDecision(tuple(regions))
+        return GateDecision(tuple(regions), predicted=predicted)
+
+    def _regions(
+        self, known: list[_Tracked], cells: np.ndarray, thumb_shape: tuple[int, ...], width: int, height: int,
+        pad: float, candidates: dict[int, Box],
+    ) -> tuple[list[Region], frozenset[int]]:
+        """The crops to detect in, and the settled people left out of them (``candidates`` that are
+        apart from every crop: nobody is cut by a crop's edge). With nobody left out, the crops are
+        those of every tracked box and every change."""
+        if candidates:
+            spots = {tid: _pad(box, pad, width, height) for tid, box in candidates.items()}
+            others = [box for e in known for owner, box in zip(e.owners, e.boxes) if owner not in candidates]
+            changes = cells & ~_cover_mask(cells, list(spots.values()), width, height)  # not a settled person walking
+            boxes = [_pad(b, pad, width, height) for b in others]
+            boxes += [_pad(b, pad, width, height) for b in self._moving_boxes(changes, thumb_shape, width, height)]
+            regions = _crops(boxes, width, height)
+            # A settled person near a crop is detected after all, whole: a crop's edge (snapped out to the
+            # detector's grid) must not cut them.
+            near = [tid for tid, box in candidates.items() if any(_overlap(_pad(box, _SEAM * pad, width, height), r)
+                                                                  for r in regions)]
+            while near:
+                for tid in near:
+                    del spots[tid]
+                    boxes += [_pad(b, pad, width, height) for e in known
+                              for owner, b in zip(e.owners, e.boxes) if owner == tid]
+                regions = _crops(boxes, width, height)
+                near = [tid for tid in spots if any(_overlap(_pad(candidates[tid], _SEAM * pad, width, height), r)
+                                                    for r in regions)]
+            if spots:
+                return regions, frozenset(spots)
+        boxes = [_pad(b, pad, width, height) for e in known for b in e.boxes]
+        boxes += [_pad(b, pad, width, height) for b in self._moving_boxes(cells, thumb_shape, width, height)]
+        return _crops(boxes, width, height), frozenset()
 
     def _thumbnail(self, image: np.ndarray) -> np.ndarray:
         height, width = image.shape[:2]
@@ -230,16 +290,37 @@ class MotionGate:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Tracked:
+    """The tracks of one analysed frame, as the gate keeps them."""
+
+    timestamp: float
+    boxes: tuple[Box, ...]
+    steady: bool  # the next frame may be predicted whole
+    owners: tuple[int | None, ...]  # each box's person (None: not confirmed yet)
+    settled: dict[int, Box]  # people who may be left out of the next frame's crops
+
+
+def _cover_mask(cells: np.ndarray, regions: list[Region], width: int, height: int) -> np.ndarray:
+    """The thumbnail cells that the ``regions`` (frame pixels) cover entirely."""
+    rows, cols = cells.shape
+    on = np.zeros_like(cells, dtype=bool)
+    for x1, y1, x2, y2 in regions:
+        on[-(-y1 * rows // height) : y2 * rows // height, -(-x1 * cols // width) : x2 * cols // width] = True
+    return on
+
+
 def _covered(cells: np.ndarray, tracked: list[Region], width: int, height: int) -> bool:
     """Whether every changed cell lies on a (padded) tracked box: all that changed is people already
     tracked walking on."""
     if not cells.any():
         return True
-    rows, cols = cells.shape
-    on_people = np.zeros_like(cells)
-    for x1, y1, x2, y2 in tracked:  # the cells a box covers entirely
-        on_people[-(-y1 * rows // height) : y2 * rows // height, -(-x1 * cols // width) : x2 * cols // width] = True
-    return not (cells & ~on_people).any()
+    return not (cells & ~_cover_mask(cells, tracked, width, height)).any()
+
+
+def _crops(boxes: list[Region], width: int, height: int) -> list[Region]:
+    """Padded boxes grouped into the crops to detect in."""
+    return _merge(_islands([b for b in boxes if b[2] > b[0] and b[3] > b[1]], width, height))
 
 
 def near_boundary(
@@ -274,6 +355,7 @@ def _pad(box: Box, pad: float, width: int, height: int) -> Region:
 
 
 _ISLAND_CELL = 16  # pixels
+_SEAM = 1.25  # a settled person this many margins from a crop is detected: the crop, snapped out to the detector grid, would cut them
 _KEEP_EXTRA_S = 2.0  # tracks are kept this much longer than watch_seconds (tracked_until may lag the newest)
 
 

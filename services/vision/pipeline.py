@@ -59,6 +59,26 @@ class NotDetected:
 NOT_DETECTED = NotDetected()
 
 
+@dataclass(frozen=True, slots=True)
+class PartlyDetected:
+    """The detections of a frame whose crops left some settled people out on purpose (per-person detection
+    rate, see :mod:`~footfall.services.vision.gating`): their tracks are extrapolated, not missed."""
+
+    detections: Any
+    predicted: frozenset[int]
+
+    @property
+    def xyxy(self) -> np.ndarray:
+        return self.detections.xyxy
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.detections.confidence
+
+    def __len__(self) -> int:
+        return len(self.detections)
+
+
 class PersonDetectorLike(Protocol):
     """What the pipeline needs of ``inference.PersonDetector``.
 
@@ -138,16 +158,23 @@ class CameraAnalytics:
     ) -> FrameResult:
         """Track this frame's detections (:data:`NOT_DETECTED`: extrapolate the tracks) and update lines
         and zones."""
+        lines, zones, margin = self.config.lines, self.config.zones, self.config.gate.boundary_margin
+        settled: dict[int, Any] = {}
         if detections is NOT_DETECTED:
             tracking = self.tracker.predict(frame_index, timestamp, frame_size)
-            boxes = [t.xyxy for t in tracking.tracks]
+            watched = [(t.track_id, t.xyxy) for t in tracking.tracks]
         else:
-            tracking = self.tracker.update(detections, frame_index, timestamp, frame_size)
-            boxes = self.tracker.watched_boxes()
-        steady = self.tracker.steady and not near_boundary(
-            tracking.tracks, self.config.lines, self.config.zones, self.config.gate.boundary_margin
-        )
-        self.gate.set_tracked(boxes, timestamp, steady=steady)
+            predicted = detections.predicted if isinstance(detections, PartlyDetected) else frozenset()
+            found = detections.detections if isinstance(detections, PartlyDetected) else detections
+            tracking = self.tracker.update(found, frame_index, timestamp, frame_size, predicted=predicted)
+            watched = self.tracker.watched()
+            settled = self.tracker.settled()  # who may be left out of the next frame's crops
+            if settled and (lines or zones):
+                settled = {t.track_id: settled[t.track_id] for t in tracking.tracks
+                           if t.track_id in settled and not near_boundary([t], lines, zones, margin)}
+        steady = self.tracker.steady and not near_boundary(tracking.tracks, lines, zones, margin)
+        self.gate.set_tracked([box for _, box in watched], timestamp, steady=steady,
+                              owners=[owner for owner, _ in watched], settled=settled)
         crossings: list[LineCrossing] = []
         for counter in self.lines.values():
             crossings.extend(counter.update(tracking.tracks, frame_index, timestamp))
@@ -297,6 +324,8 @@ class VisionPipeline:
                 whole.append(i)
             else:
                 found[i] = self.detector.detect_regions(frames[i][1], decision.regions)
+                if decision.predicted:
+                    found[i] = PartlyDetected(found[i], decision.predicted)
         if whole:
             batch = self.detector.detect_batch([frames[i][1] for i in whole])
             if len(batch) != len(whole):

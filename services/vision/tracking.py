@@ -214,6 +214,12 @@ def _any_close(boxes: list[tuple[float, float, float, float]]) -> bool:
     return bool(close.any())
 
 
+def _close(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether two boxes, each widened by half its width, overlap (as in :func:`_any_close`)."""
+    ha, hb = (a[2] - a[0]) * _CLOSE_WIDTHS, (b[2] - b[0]) * _CLOSE_WIDTHS
+    return a[0] - ha < b[2] + hb and b[0] - hb < a[2] + ha and a[1] < b[3] and b[1] < a[3]
+
+
 class PersonTracker:
     """Tracks people in one camera. Not thread-safe: one instance per camera."""
 
@@ -225,6 +231,7 @@ class PersonTracker:
         self._next_id = 1  # ids are never reused within this object, also across finish()
         self._bt = self._new_backend()
         self._observed: tuple[Track, ...] = ()  # the observed tracks of the last update
+        self._fresh: set[int] = set()  # ids started or stitched at the last update
         #: Whether the last update left nothing in flux (see there): the next frame may be predicted.
         self.steady = False
 
@@ -263,6 +270,8 @@ class PersonTracker:
         frame_index: int,
         timestamp: float,
         frame_size: tuple[int, int] | None = None,
+        *,
+        predicted: frozenset[int] = frozenset(),
     ) -> TrackingStep:
         """Associate this frame's detections; returns confirmed tracks and ended tracks.
 
@@ -271,6 +280,10 @@ class PersonTracker:
         that does not increase is replaced by one nominal frame after the previous one.
         With ``frame_size`` (width, height) reported boxes are clipped to the frame: filtered
         and predicted boxes may otherwise overshoot the image border.
+
+        ``predicted``: ids of people the detector did not look at in this frame (see :meth:`settled`);
+        unless a detection matched them anyway, they are reported at their extrapolated boxes with
+        ``observed=False``, as by :meth:`predict`.
         """
         import supervision as sv
 
@@ -324,6 +337,9 @@ class PersonTracker:
                         track_id, frame_index, timestamp, frame_index, timestamp
                     )
                 history.observe(frame_index, timestamp, box_t, confidence)
+            elif track_id in predicted and history is not None:
+                box_t = self._extrapolated(history, timestamp, frame_size)
+                confidence = history.last_confidence
             else:
                 if history is None or timestamp - history.last_time > cfg.coast_seconds + 1e-6:
                     continue
@@ -360,6 +376,7 @@ class PersonTracker:
             and not _any_close([t.xyxy for t in tracks])
         )
         self._observed = tuple(t for t in tracks if t.observed)
+        self._fresh = {self._public[int(t.tracker_id)] for t in newcomers if int(t.tracker_id) in self._public}
         return TrackingStep(tuple(tracks), tuple(ended))
 
     def predict(
@@ -377,10 +394,7 @@ class PersonTracker:
             history = self._histories.get(track.track_id)
             if history is None:
                 continue
-            x1, y1, x2, y2 = history.last_box
-            cx, cy = history.predicted_center(timestamp, self.PREDICT_WINDOW_S)
-            dx, dy = cx - (x1 + x2) / 2, cy - (y1 + y2) / 2
-            box = _clip(np.array((x1 + dx, y1 + dy, x2 + dx, y2 + dy)), frame_size)
+            box = self._extrapolated(history, timestamp, frame_size)
             tracks.append(Track(
                 track_id=track.track_id, xyxy=box, confidence=history.last_confidence, observed=False,
                 age=frame_index - history.first_frame, hits=history.hits,
@@ -391,6 +405,30 @@ class PersonTracker:
 
     #: Seconds of observed centres the velocity of :meth:`predict` is fitted over.
     PREDICT_WINDOW_S = 0.5
+
+    def _extrapolated(
+        self, history: _History, timestamp: float, frame_size: tuple[int, int] | None
+    ) -> tuple[float, float, float, float]:
+        """The last observed box moved on at the recent velocity to ``timestamp``."""
+        x1, y1, x2, y2 = history.last_box
+        cx, cy = history.predicted_center(timestamp, self.PREDICT_WINDOW_S)
+        dx, dy = cx - (x1 + x2) / 2, cy - (y1 + y2) / 2
+        return _clip(np.array((x1 + dx, y1 + dy, x2 + dx, y2 + dy)), frame_size)
+
+    def settled(self) -> dict[int, tuple[float, float, float, float]]:
+        """People whose next frame may go undetected (per-person adaptive detection rate, see
+        :mod:`~footfall.services.vision.gating`), with their boxes at the last update: observed there
+        with a confident detection (one that could start a track, so the association finds them again
+        after a skipped frame), neither started nor stitched at it, and nobody else (tracked, lost or
+        not yet confirmed) within half a box width: that is where identities swap."""
+        threshold = self.config.new_track_threshold
+        candidates = {t.track_id: t.xyxy for t in self._observed
+                      if t.confidence >= threshold and t.track_id not in self._fresh}
+        if not candidates:
+            return {}
+        everyone = self.watched()
+        return {tid: box for tid, box in candidates.items()
+                if not any(owner != tid and _close(box, other) for owner, other in everyone)}
 
     def _stitch(
         self,
@@ -460,8 +498,14 @@ class PersonTracker:
         self._bt = self._new_backend()
         self._last_time = None
         self._observed = ()
+        self._fresh = set()
         self.steady = False
         return ended
+
+    def watched(self) -> list[tuple[int | None, tuple[float, float, float, float]]]:
+        """:meth:`watched_boxes` with the id of each box's person (None: not confirmed yet)."""
+        return [(self._public.get(int(t.tracker_id)), tuple(float(v) for v in t.get_state_bbox()[:4]))  # type: ignore[misc]
+                for t in self._bt.tracks]
 
     def watched_boxes(self) -> list[tuple[float, float, float, float]]:
         """Boxes of every person the tracker still holds, confirmed or not, seen or lost (their

@@ -232,6 +232,7 @@ class PersonTracker:
         self._bt = self._new_backend()
         self._observed: tuple[Track, ...] = ()  # the observed tracks of the last update
         self._fresh: set[int] = set()  # ids started or stitched at the last update
+        self._watched: list[tuple[int | None, tuple[float, float, float, float]]] = []  # see watched()
         #: Whether the last update left nothing in flux (see there): the next frame may be predicted.
         self.steady = False
 
@@ -321,17 +322,19 @@ class PersonTracker:
 
         tracks: list[Track] = []
         alive: set[int] = set()
+        states: dict[int, np.ndarray] = {}  # each tracklet's state box, read once
         for tracklet in self._bt.tracks:
             raw_id = int(tracklet.tracker_id)
             track_id = self._public.get(raw_id)
             if track_id is None:
                 continue
+            state = states[id(tracklet)] = tracklet.get_state_bbox()
             alive.add(track_id)
             history = self._histories.get(track_id)
             observed = raw_id in observed_now
             if observed:
                 confidence, det_box = matched[raw_id]
-                box_t = _clip(tracklet.get_state_bbox() if cfg.smooth_boxes else det_box, frame_size)
+                box_t = _clip(state if cfg.smooth_boxes else det_box, frame_size)
                 if history is None:
                     history = self._histories[track_id] = _History(
                         track_id, frame_index, timestamp, frame_index, timestamp
@@ -343,7 +346,7 @@ class PersonTracker:
             else:
                 if history is None or timestamp - history.last_time > cfg.coast_seconds + 1e-6:
                     continue
-                box_t = _clip(tracklet.get_state_bbox(), frame_size)
+                box_t = _clip(state, frame_size)
                 confidence = history.last_confidence
             tracks.append(
                 Track(
@@ -376,6 +379,11 @@ class PersonTracker:
             and not _any_close([t.xyxy for t in tracks])
         )
         self._observed = tuple(t for t in tracks if t.observed)
+        self._watched = [
+            (self._public.get(int(t.tracker_id)),
+             tuple(float(v) for v in (states[id(t)] if id(t) in states else t.get_state_bbox())[:4]))
+            for t in self._bt.tracks
+        ]
         self._fresh = {self._public[int(t.tracker_id)] for t in newcomers if int(t.tracker_id) in self._public}
         return TrackingStep(tuple(tracks), tuple(ended))
 
@@ -499,18 +507,19 @@ class PersonTracker:
         self._last_time = None
         self._observed = ()
         self._fresh = set()
+        self._watched = []
         self.steady = False
         return ended
 
     def watched(self) -> list[tuple[int | None, tuple[float, float, float, float]]]:
-        """:meth:`watched_boxes` with the id of each box's person (None: not confirmed yet)."""
-        return [(self._public.get(int(t.tracker_id)), tuple(float(v) for v in t.get_state_bbox()[:4]))  # type: ignore[misc]
-                for t in self._bt.tracks]
+        """:meth:`watched_boxes` with the id of each box's person (None: not confirmed yet), as of the last
+        update."""
+        return list(self._watched)
 
     def watched_boxes(self) -> list[tuple[float, float, float, float]]:
         """Boxes of every person the tracker still holds, confirmed or not, seen or lost (their
         last estimate): where the next detection must look (see :mod:`footfall.services.vision.gating`)."""
-        return [tuple(float(v) for v in t.get_state_bbox()[:4]) for t in self._bt.tracks]  # type: ignore[misc]
+        return [box for _, box in self._watched]
 
     @property
     def active_track_ids(self) -> list[int]:

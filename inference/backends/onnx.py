@@ -9,10 +9,11 @@ nothing is oversubscribed. The sessions differ only in threads: outputs are the 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import cast
 
@@ -92,33 +93,52 @@ class OnnxRuntimeBackend:
 
     def infer_each(self, inputs: Sequence[Tensors]) -> list[Tensors]:
         """Run independent inputs (each a batch of its own); outputs in the same order. Idle cores run
-        some of them at the same time."""
+        some of them at the same time: those idle at the start, and those that fall idle while the
+        inputs are being run (another call ended)."""
         if len(inputs) <= 1:
             return [self.infer(one) for one in inputs]
-        with self._borrowing(min(self.spare_threads, len(inputs) - 1)) as extra:
-            if not extra:
-                return [self._run(self.session, one) for one in inputs]
-            out: list[Tensors | None] = [None] * len(inputs)
-            # Largest first, taken by whichever thread is free: the work spreads evenly over the threads.
-            order = sorted(range(len(inputs)), key=lambda i: -sum(v.size for v in inputs[i].values()))
-            queue = iter(order)
-            lock = threading.Lock()
+        out: list[Tensors | None] = [None] * len(inputs)
+        # Largest first, taken by whichever thread is free: the work spreads evenly over the threads.
+        order = sorted(range(len(inputs)), key=lambda i: -sum(v.size for v in inputs[i].values()))
+        waiting = collections.deque(order)
+        lock = threading.Lock()
 
-            def work() -> None:
-                while True:
-                    with lock:
-                        i = next(queue, None)
-                    if i is None:
-                        return
-                    out[i] = self._run(self.session, inputs[i])
+        def take() -> int | None:
+            with lock:
+                return waiting.popleft() if waiting else None
 
-            helpers = [self._helper_pool().submit(work) for _ in range(extra)]
+        def work() -> None:
+            while (i := take()) is not None:
+                out[i] = self._run(self.session, inputs[i])
+
+        def lent() -> None:
             try:
                 work()
             finally:
+                with self._lock:
+                    self._busy -= 1
+
+        helpers: list[Future[None]] = []
+
+        def lend() -> None:
+            """A helper for each spare thread free now, while at least two inputs wait (one is the caller's)."""
+            while len(helpers) < self.spare_threads and len(waiting) > 1:
+                with self._lock:
+                    if self._busy >= 1 + self.spare_threads:
+                        return
+                    self._busy += 1
+                helpers.append(self._helper_pool().submit(lent))
+
+        with self._borrowing(0):
+            try:
+                lend()
+                while (i := take()) is not None:
+                    out[i] = self._run(self.session, inputs[i])
+                    lend()
+            finally:
                 for helper in helpers:
                     helper.result()
-            return cast(list[Tensors], out)  # every slot filled: a failed run raised above
+        return cast(list[Tensors], out)  # every slot filled: a failed run raised above
 
     def close(self) -> None:
         if self._helpers is not None:

@@ -116,3 +116,37 @@ def test_the_wide_session_is_taken_only_with_every_spare_thread_free() -> None:
     with backend._borrowing(2, all_or_none=True) as alone:
         assert alone == 2
     assert backend._busy == 0
+
+
+def test_a_core_that_falls_idle_joins_a_call_already_running(pets_frames) -> None:
+    """Windows of a call that started while another call ran go to a helper once that call ends."""
+    backend = OnnxRuntimeBackend(resolve_model("nanodet-int8").path, threads=1, spare_threads=1)
+    (full,) = _inputs(backend, [pets_frames[100]])
+    key = backend.input_names[0]
+    windows = [{key: np.ascontiguousarray(full[key][:, :192, x:x + 128])} for x in (0, 128, 256)]
+    expected = [backend.infer(w) for w in windows]
+    first_started, other_ended = threading.Event(), threading.Event()
+    ran_on: list[str] = []
+    run = backend._run
+
+    def noting(session, tensors):
+        ran_on.append(threading.current_thread().name)
+        if len(ran_on) == 1:
+            first_started.set()
+            assert other_ended.wait(10)
+        return run(session, tensors)
+
+    backend._run = noting  # type: ignore[method-assign]
+    got: list = []
+    with backend._borrowing(0):  # another call runs: nothing to lend at the start
+        call = threading.Thread(target=lambda: got.extend(backend.infer_each(windows)))
+        call.start()
+        assert first_started.wait(10)
+    other_ended.set()  # that call ended while the first window runs
+    call.join(10)
+    assert any(name.startswith("onnx-spare") for name in ran_on)  # a window ran on the freed core
+    for out, want in zip(got, expected, strict=True):
+        for name, value in want.items():
+            np.testing.assert_array_equal(out[name], value)
+    assert backend._busy == 0
+    backend.close()

@@ -53,7 +53,8 @@ class DetectorSettings:
             (:mod:`~footfall.services.vision.gating`; each camera's ``CameraConfig.gate`` tunes it).
         detect_stride: With motion gating, a steady scene is detected at least every this many frames
             and its tracks extrapolated in between (adaptive detection rate, see
-            :mod:`~footfall.services.vision.gating`); 1 detects every frame.
+            :mod:`~footfall.services.vision.gating`), and a settled person is left out of every other
+            frame's crops; 1 detects every frame and everyone.
 
     Raises ``ValueError`` naming the bad field (the CLI and the settings loader show it as is).
     """

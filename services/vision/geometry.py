@@ -1,4 +1,4 @@
-"""Small geometry helpers shared by lines and zones.
+"""Small geometry helpers shared by tracking, lines and zones.
 
 Coordinates are image pixels of the source frame: x grows to the right, y grows *down*.
 Boxes are ``(x1, y1, x2, y2)`` with ``x1 <= x2`` and ``y1 <= y2``.
@@ -70,3 +70,47 @@ def signed_distances(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     nearest = a[None] + t[..., None] * ab[None]
     dist = np.sqrt(((pts[:, None, :] - nearest) ** 2).sum(axis=2)).min(axis=1)
     return np.where(points_in_polygon(pts, poly), dist, -dist)
+
+
+def clip_box(box: np.ndarray, frame_size: tuple[int, int] | None) -> tuple[float, float, float, float]:
+    """``box`` as four floats, clipped to a frame of ``frame_size`` (W, H); None leaves it whole."""
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    if frame_size is not None:
+        w, h = float(frame_size[0]), float(frame_size[1])
+        x1, x2 = min(max(x1, 0.0), w), min(max(x2, 0.0), w)
+        y1, y2 = min(max(y1, 0.0), h), min(max(y2, 0.0), h)
+    return (x1, y1, x2, y2)
+
+
+def at_border(
+    box: tuple[float, float, float, float], frame_size: tuple[int, int] | None, margin: float
+) -> bool:
+    """Whether a box lies within ``margin`` (fraction of the frame's width/height) of the border."""
+    if frame_size is None:
+        return False
+    w, h = frame_size
+    mx, my = margin * w, margin * h
+    return box[0] <= mx or box[1] <= my or box[2] >= w - mx or box[3] >= h - my
+
+
+CLOSE_WIDTHS = 0.5  # boxes widened by half their width overlap: where tracked identities swap
+
+
+def any_close(boxes: list[tuple[float, float, float, float]]) -> bool:
+    """Whether two boxes, each widened by half its width, overlap."""
+    if len(boxes) < 2:
+        return False
+    b = np.asarray(boxes, dtype=np.float32)
+    half = (b[:, 2] - b[:, 0]) * CLOSE_WIDTHS
+    x1, x2 = b[:, 0] - half, b[:, 2] + half
+    overlap_x = (x1[:, None] < x2[None, :]) & (x1[None, :] < x2[:, None])
+    overlap_y = (b[:, 1][:, None] < b[:, 3][None, :]) & (b[:, 1][None, :] < b[:, 3][:, None])
+    close = overlap_x & overlap_y
+    np.fill_diagonal(close, False)
+    return bool(close.any())
+
+
+def boxes_close(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether two boxes, each widened by half its width, overlap (as in :func:`any_close`)."""
+    ha, hb = (a[2] - a[0]) * CLOSE_WIDTHS, (b[2] - b[0]) * CLOSE_WIDTHS
+    return a[0] - ha < b[2] + hb and b[0] - hb < a[2] + ha and a[1] < b[3] and b[1] < a[3]

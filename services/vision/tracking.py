@@ -35,13 +35,14 @@ and a 7 fps one keep a track alive for the same time.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from footfall.services.vision.geometry import Anchor, anchor_point
-from footfall.services.vision.track import PathPoint, Track, TrackEnd
+from footfall.services.vision.geometry import any_close, at_border, boxes_close, clip_box
+from footfall.services.vision.track import Track, TrackEnd
+from footfall.services.vision.track_history import TrackHistory
 
 
 class _Detections:  # structural stand-in for footfall.inference.detections.Detections
@@ -121,111 +122,12 @@ class TrackingStep:
     ended: tuple[TrackEnd, ...]
 
 
-@dataclass(slots=True)
-class _History:
-    track_id: int
-    first_frame: int
-    first_time: float
-    last_frame: int
-    last_time: float
-    last_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
-    hits: int = 0
-    confidence_sum: float = 0.0
-    last_confidence: float = 0.0
-    path: list[PathPoint] = field(default_factory=list)
-    recent: list[tuple[float, float, float, float]] = field(default_factory=list)  # (t, cx, cy, h)
-
-    def observe(
-        self, frame_index: int, timestamp: float, box: tuple[float, float, float, float], conf: float
-    ) -> None:
-        self.last_frame, self.last_time, self.last_box = frame_index, timestamp, box
-        self.hits += 1
-        self.confidence_sum += conf
-        self.last_confidence = conf
-        self.path.append(PathPoint(frame_index, timestamp, anchor_point(box, Anchor.BOTTOM_CENTER)))
-        self.recent.append((timestamp, (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[3] - box[1]))
-        if len(self.recent) > 12:
-            del self.recent[0]
-
-    def predicted_center(self, timestamp: float, window: float) -> tuple[float, float]:
-        """Centre extrapolated at constant velocity, the velocity fitted over the last ``window`` s."""
-        t1, x1, y1, _ = self.recent[-1]
-        old = [r for r in self.recent if t1 - r[0] <= window]
-        t0, x0, y0, _ = old[0]
-        if t1 - t0 <= 0:
-            return (x1, y1)
-        dt = timestamp - t1
-        return (x1 + (x1 - x0) / (t1 - t0) * dt, y1 + (y1 - y0) / (t1 - t0) * dt)
-
-    def height(self, window: float) -> float:
-        """Tallest recent box: occlusion shortens boxes, it never makes them taller."""
-        t1 = self.recent[-1][0]
-        return max(r[3] for r in self.recent if t1 - r[0] <= window)
-
-    def end(self, frame_index: int, timestamp: float) -> TrackEnd:
-        return TrackEnd(
-            track_id=self.track_id,
-            first_seen_frame=self.first_frame,
-            first_seen_time=self.first_time,
-            last_seen_frame=self.last_frame,
-            last_seen_time=self.last_time,
-            hits=self.hits,
-            mean_confidence=self.confidence_sum / max(1, self.hits),
-            path=tuple(self.path),
-            ended_frame=frame_index,
-            ended_time=timestamp,
-        )
-
-
-def _clip(box: np.ndarray, frame_size: tuple[int, int] | None) -> tuple[float, float, float, float]:
-    x1, y1, x2, y2 = (float(v) for v in box[:4])
-    if frame_size is not None:
-        w, h = float(frame_size[0]), float(frame_size[1])
-        x1, x2 = min(max(x1, 0.0), w), min(max(x2, 0.0), w)
-        y1, y2 = min(max(y1, 0.0), h), min(max(y2, 0.0), h)
-    return (x1, y1, x2, y2)
-
-
-def _at_border(
-    box: tuple[float, float, float, float], frame_size: tuple[int, int] | None, margin: float
-) -> bool:
-    """Whether a box lies within ``margin`` (fraction of the frame's width/height) of the border."""
-    if frame_size is None:
-        return False
-    w, h = frame_size
-    mx, my = margin * w, margin * h
-    return box[0] <= mx or box[1] <= my or box[2] >= w - mx or box[3] >= h - my
-
-
-_CLOSE_WIDTHS = 0.5  # widened by half their width: closer people keep every frame detected
-
-
-def _any_close(boxes: list[tuple[float, float, float, float]]) -> bool:
-    """Whether two boxes, each widened by half its width, overlap."""
-    if len(boxes) < 2:
-        return False
-    b = np.asarray(boxes, dtype=np.float32)
-    half = (b[:, 2] - b[:, 0]) * _CLOSE_WIDTHS
-    x1, x2 = b[:, 0] - half, b[:, 2] + half
-    overlap_x = (x1[:, None] < x2[None, :]) & (x1[None, :] < x2[:, None])
-    overlap_y = (b[:, 1][:, None] < b[:, 3][None, :]) & (b[:, 1][None, :] < b[:, 3][:, None])
-    close = overlap_x & overlap_y
-    np.fill_diagonal(close, False)
-    return bool(close.any())
-
-
-def _close(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    """Whether two boxes, each widened by half its width, overlap (as in :func:`_any_close`)."""
-    ha, hb = (a[2] - a[0]) * _CLOSE_WIDTHS, (b[2] - b[0]) * _CLOSE_WIDTHS
-    return a[0] - ha < b[2] + hb and b[0] - hb < a[2] + ha and a[1] < b[3] and b[1] < a[3]
-
-
 class PersonTracker:
     """Tracks people in one camera. Not thread-safe: one instance per camera."""
 
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
-        self._histories: dict[int, _History] = {}
+        self._histories: dict[int, TrackHistory] = {}
         self._public: dict[int, int] = {}  # library tracklet id -> our track id
         self._last_time: float | None = None
         self._next_id = 1  # ids are never reused within this object, also across finish()
@@ -334,9 +236,9 @@ class PersonTracker:
             observed = raw_id in observed_now
             if observed:
                 confidence, det_box = matched[raw_id]
-                box_t = _clip(state if cfg.smooth_boxes else det_box, frame_size)
+                box_t = clip_box(state if cfg.smooth_boxes else det_box, frame_size)
                 if history is None:
-                    history = self._histories[track_id] = _History(
+                    history = self._histories[track_id] = TrackHistory(
                         track_id, frame_index, timestamp, frame_index, timestamp
                     )
                 history.observe(frame_index, timestamp, box_t, confidence)
@@ -346,7 +248,7 @@ class PersonTracker:
             else:
                 if history is None or timestamp - history.last_time > cfg.coast_seconds + 1e-6:
                     continue
-                box_t = _clip(state, frame_size)
+                box_t = clip_box(state, frame_size)
                 confidence = history.last_confidence
             tracks.append(
                 Track(
@@ -376,7 +278,7 @@ class PersonTracker:
         self.steady = (
             not newcomers and not ended and all(t.observed for t in tracks)
             and all(int(t.tracker_id) >= 0 for t in self._bt.tracks)
-            and not _any_close([t.xyxy for t in tracks])
+            and not any_close([t.xyxy for t in tracks])
         )
         self._observed = tuple(t for t in tracks if t.observed)
         self._watched = [
@@ -415,13 +317,13 @@ class PersonTracker:
     PREDICT_WINDOW_S = 0.5
 
     def _extrapolated(
-        self, history: _History, timestamp: float, frame_size: tuple[int, int] | None
+        self, history: TrackHistory, timestamp: float, frame_size: tuple[int, int] | None
     ) -> tuple[float, float, float, float]:
         """The last observed box moved on at the recent velocity to ``timestamp``."""
         x1, y1, x2, y2 = history.last_box
         cx, cy = history.predicted_center(timestamp, self.PREDICT_WINDOW_S)
         dx, dy = cx - (x1 + x2) / 2, cy - (y1 + y2) / 2
-        return _clip(np.array((x1 + dx, y1 + dy, x2 + dx, y2 + dy)), frame_size)
+        return clip_box(np.array((x1 + dx, y1 + dy, x2 + dx, y2 + dy)), frame_size)
 
     def settled(self) -> dict[int, tuple[float, float, float, float]]:
         """People whose next frame may go undetected (per-person adaptive detection rate, see
@@ -436,7 +338,7 @@ class PersonTracker:
             return {}
         everyone = self.watched()
         return {tid: box for tid, box in candidates.items()
-                if not any(owner != tid and _close(box, other) for owner, other in everyone)}
+                if not any(owner != tid and boxes_close(box, other) for owner, other in everyone)}
 
     def _stitch(
         self,
@@ -467,13 +369,13 @@ class PersonTracker:
             if raw not in observed_now
             and pub in self._histories
             and 0 < timestamp - self._histories[pub].last_time <= window
-            and not _at_border(self._histories[pub].last_box, frame_size, cfg.border_margin)
+            and not at_border(self._histories[pub].last_box, frame_size, cfg.border_margin)
         ]
         if not lost:
             return
         cost = np.full((len(newcomers), len(lost)), np.inf)
         for i, t in enumerate(newcomers):
-            x1, y1, x2, y2 = _clip(t.get_state_bbox(), frame_size)
+            x1, y1, x2, y2 = clip_box(t.get_state_bbox(), frame_size)
             cx, cy, h_new = (x1 + x2) / 2, (y1 + y2) / 2, y2 - y1
             for j, (_, pub) in enumerate(lost):
                 hist = self._histories[pub]

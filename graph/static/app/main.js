@@ -107,8 +107,9 @@ $("login").addEventListener("submit", async (ev) => {
 });
 
 $("logout").addEventListener("click", async () => {
-  await logout();
+  // The page's polls and the socket stop first: a poll sent while the session ends would be answered 401.
   showLogin();
+  await logout();
 });
 
 window.addEventListener("hashchange", () => { if (session.me) route(); });

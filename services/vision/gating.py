@@ -242,16 +242,13 @@ class MotionGate:
             regions = _crops(boxes, width, height)
             # A settled person near a crop is detected after all, whole: a crop's edge (snapped out to the
             # detector's grid) must not cut them.
-            near = [tid for tid, box in candidates.items() if any(_overlap(_pad(box, _SEAM * pad, width, height), r)
-                                                                  for r in regions)]
-            while near:
+            reach = {tid: _pad(box, _SEAM * pad, width, height) for tid, box in candidates.items()}
+            while near := [tid for tid in spots if any(_overlap(reach[tid], r) for r in regions)]:
                 for tid in near:
                     del spots[tid]
                     boxes += [_pad(b, pad, width, height) for e in known
                               for owner, b in zip(e.owners, e.boxes) if owner == tid]
                 regions = _crops(boxes, width, height)
-                near = [tid for tid in spots if any(_overlap(_pad(candidates[tid], _SEAM * pad, width, height), r)
-                                                    for r in regions)]
             if spots:
                 return regions, frozenset(spots)
         boxes = [_pad(b, pad, width, height) for e in known for b in e.boxes]

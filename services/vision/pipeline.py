@@ -169,10 +169,10 @@ class CameraAnalytics:
             tracking = self.tracker.update(found, frame_index, timestamp, frame_size, predicted=predicted)
             watched = self.tracker.watched()
             settled = self.tracker.settled()  # who may be left out of the next frame's crops
-            if settled and (lines or zones):
-                settled = {t.track_id: settled[t.track_id] for t in tracking.tracks
-                           if t.track_id in settled and not near_boundary([t], lines, zones, margin)}
-        steady = self.tracker.steady and not near_boundary(tracking.tracks, lines, zones, margin)
+        near = {t.track_id for t in tracking.tracks if near_boundary([t], lines, zones, margin)} \
+            if lines or zones else set()
+        settled = {tid: box for tid, box in settled.items() if tid not in near}
+        steady = self.tracker.steady and not near
         self.gate.set_tracked([box for _, box in watched], timestamp, steady=steady,
                               owners=[owner for owner, _ in watched], settled=settled)
         crossings: list[LineCrossing] = []
